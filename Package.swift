@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "criu-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "criu", targets: ["criu"]),
+        .library(name: "Compel", targets: ["Compel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "CSys"),
+        .target(
+            name: "Compel",
+            dependencies: ["CSys", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        .executableTarget(
+            name: "criu",
+            dependencies: [
+                "Compel", "CSys",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel"),
+    ]
+)
