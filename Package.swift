@@ -19,10 +19,14 @@ let package = Package(
             name: "Compel",
             dependencies: ["CSys", .product(name: "SystemPackage", package: "swift-system")]
         ),
+        .target(
+            name: "Engine",
+            dependencies: ["CSys", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .executableTarget(
             name: "criu",
             dependencies: [
-                "Compel", "CSys",
+                "Compel", "CSys", "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),

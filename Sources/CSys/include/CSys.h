@@ -4,10 +4,8 @@
 #ifndef CSYS_H
 #define CSYS_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-
+// No _GNU_SOURCE here: the headers must parse exactly as in Swift's Glibc module, or the two modules
+// disagree on shared libc types.
 #include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,12 +25,17 @@
 #include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
 #include <linux/sched.h>
 #include <linux/rseq.h>
 #include <linux/userfaultfd.h>
 
 #include "csys_consts.h"
 #include "csys_structs.h"
+#include "csys_syscalls.h"
 
 // MARK: variadic calls with fixed arity
 

@@ -91,6 +91,13 @@
 // clone3
 #define CSYS_CLONE_INTO_CGROUP         0x200000000ULL
 #define CSYS_CLONE_NEWTIME             0x00000080
+#define CSYS_CLONE_NEWNS               0x00020000
+#define CSYS_CLONE_NEWCGROUP           0x02000000
+#define CSYS_CLONE_NEWUTS              0x04000000
+#define CSYS_CLONE_NEWIPC              0x08000000
+#define CSYS_CLONE_NEWUSER             0x10000000
+#define CSYS_CLONE_NEWPID              0x20000000
+#define CSYS_CLONE_NEWNET              0x40000000
 
 // prctl options
 #define CSYS_PR_SET_MM                 35
@@ -147,5 +154,28 @@
 // instruction bytes
 #define CSYS_X86_SYSCALL_INSN          0x050f   /* 0f 05, little endian */
 #define CSYS_X86_INT3                  0xcc
+
+// userfaultfd API (ioctl numbers computed from _IOWR(0xAA, nr, size))
+#define CSYS_UFFD_API                  0xAAULL
+#define CSYS_UFFDIO_API                0xc018aa3fUL
+#define CSYS_UFFD_FEATURE_EVENT_FORK   (1ULL << 1)
+#define CSYS_UFFD_FEATURE_EVENT_REMAP  (1ULL << 2)
+#define CSYS_UFFD_FEATURE_EVENT_REMOVE (1ULL << 3)
+#define CSYS_UFFD_FEATURE_EVENT_UNMAP  (1ULL << 6)
+#define CSYS_UFFD_FEATURE_WP_UNPOPULATED (1ULL << 13)
+#define CSYS_UFFD_FEATURE_WP_ASYNC     (1ULL << 15)
+
+// timerfd
+#define CSYS_TFD_IOC_SET_TICKS         0x40085400UL
+
+// kcmp
+#define CSYS_KCMP_EPOLL_TFD            7
+
+// prctl: restoring POSIX timer ids (Linux 6.13)
+#define CSYS_PR_TIMER_CREATE_RESTORE_IDS     77
+#define CSYS_PR_TIMER_CREATE_RESTORE_IDS_GET 2
+
+// memfd
+#define CSYS_MFD_HUGETLB               0x0004U
 
 #endif
