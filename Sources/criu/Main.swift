@@ -29,7 +29,7 @@ struct Criu: ParsableCommand {
             try command.run()
         } catch {
             let code = exitCode(for: error)
-            if code == .success {
+            if code == .success || error is ExitCode {
                 exit(withError: error)
             }
             let first = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
