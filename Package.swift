@@ -33,5 +33,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel"),
+        .testTarget(name: "EngineKernelTests", dependencies: ["Engine", "CSys"], path: "Tests/Unit/EngineKernel"),
+        .testTarget(name: "CLITests", dependencies: ["criu"], path: "Tests/Unit/CLI"),
     ]
 )
