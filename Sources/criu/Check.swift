@@ -8,6 +8,8 @@ struct Check: ParsableCommand {
         discussion: "Without options, prints warnings and errors for missing features, then 'Looks good.' when nothing required is missing. '--feature list' names every feature."
     )
 
+    @OptionGroup var common: CommonOptions
+
     @Option(name: .customLong("feature"), help: "Check only this feature (repeatable); 'list' names them all.")
     var features: [String] = []
 

@@ -25,7 +25,13 @@ struct Criu: ParsableCommand {
     /// CRIU exits 1 on every failure, usage errors included; ArgumentParser would use 64.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            let rewriter = CommandLineRewriter(
+                subcommands: ["check", "dump", "pre-dump", "restore", "lazy-pages", "page-server", "service", "swrk",
+                              "exec", "show", "cpuinfo"],
+                valueOptions: valueOptions,
+                environment: environmentDictionary())
+            let args = try rewriter.rewrite(Array(CommandLine.arguments.dropFirst()))
+            var command = try parseAsRoot(args)
             try command.run()
         } catch {
             let code = exitCode(for: error)
@@ -37,6 +43,24 @@ struct Criu: ParsableCommand {
             Glibc.exit(1)
         }
     }
+}
+
+/// Options that take their value as the next word (`-D DIR`), as CRIU's getopt table has them.
+let valueOptions: Set<String> = [
+    "-D", "--images-dir", "-W", "--work-dir", "-o", "--log-file", "-t", "--tree", "--pidfile", "--status-fd",
+    "--timeout", "--feature", "--verbosity", "--ghost-limit", "--external", "--inherit-fd", "--address",
+    "--port", "--prev-images-dir", "--root", "--cgroup-root", "--action-script", "-L", "--libdir",
+]
+
+func environmentDictionary() -> [String: String] {
+    var env: [String: String] = [:]
+    var p = environ
+    while let entry = p.pointee {
+        let s = String(cString: entry)
+        if let eq = s.firstIndex(of: "=") { env[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+        p += 1
+    }
+    return env
 }
 
 /// One line on stderr, written whole.
