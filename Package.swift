@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "criu", targets: ["criu"]),
         .library(name: "Compel", targets: ["Compel"]),
+        .library(name: "Engine", targets: ["Engine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -19,6 +20,10 @@ let package = Package(
             name: "Compel",
             dependencies: ["CSys", .product(name: "SystemPackage", package: "swift-system")]
         ),
+        .target(
+            name: "Engine",
+            dependencies: ["CSys", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         .executableTarget(
             name: "criu",
             dependencies: [
@@ -29,5 +34,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CSys"], path: "Tests/Unit/Engine"),
     ]
 )
