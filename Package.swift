@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "criu", targets: ["criu"]),
         .library(name: "Compel", targets: ["Compel"]),
+        .library(name: "Engine", targets: ["Engine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,7 +34,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel"),
-        .testTarget(name: "EngineKernelTests", dependencies: ["Engine", "CSys"], path: "Tests/Unit/EngineKernel"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CSys"], path: "Tests/Unit/Engine"),
         .testTarget(name: "CLITests", dependencies: ["criu"], path: "Tests/Unit/CLI"),
     ]
 )
