@@ -7,11 +7,14 @@ let package = Package(
     products: [
         .executable(name: "criu", targets: ["criu"]),
         .library(name: "Compel", targets: ["Compel"]),
+        .library(name: "Images", targets: ["Images"]),
+        .executable(name: "crit", targets: ["crit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         .target(name: "CSys"),
@@ -27,6 +30,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
+        ),
+        .target(
+            name: "Images",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .executableTarget(
+            name: "crit",
+            dependencies: [
+                "Images",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "ImagesTests",
+            dependencies: ["Images", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/Unit/Images"
         ),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel"),
     ]
