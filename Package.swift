@@ -8,11 +8,14 @@ let package = Package(
         .executable(name: "criu", targets: ["criu"]),
         .library(name: "Compel", targets: ["Compel"]),
         .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Images", targets: ["Images"]),
+        .executable(name: "crit", targets: ["crit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         .target(name: "CSys"),
@@ -22,7 +25,11 @@ let package = Package(
         ),
         .target(
             name: "Engine",
-            dependencies: ["CSys", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "CSys", "Compel", "Images",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "criu",
@@ -32,6 +39,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
+        ),
+        .target(
+            name: "Images",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .executableTarget(
+            name: "crit",
+            dependencies: [
+                "Images",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "ImagesTests",
+            dependencies: ["Images", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/Unit/Images"
         ),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CSys"], path: "Tests/Unit/Engine"),
