@@ -36,6 +36,7 @@
 #include "csys_consts.h"
 #include "csys_structs.h"
 #include "csys_syscalls.h"
+#include "csys_compel.h"
 
 // MARK: variadic calls with fixed arity
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -74,6 +75,16 @@ static inline int csys_sys_unshare(int flags) {
 
 static inline int csys_sys_setns(int fd, int nstype) {
     return (int)syscall(SYS_setns, fd, nstype);
+}
+
+static inline long csys_sys_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long liovcnt,
+                                             const struct iovec *remote, unsigned long riovcnt) {
+    return syscall(SYS_process_vm_readv, pid, local, liovcnt, remote, riovcnt, 0UL);
+}
+
+static inline long csys_sys_process_vm_writev(pid_t pid, const struct iovec *local, unsigned long liovcnt,
+                                              const struct iovec *remote, unsigned long riovcnt) {
+    return syscall(SYS_process_vm_writev, pid, local, liovcnt, remote, riovcnt, 0UL);
 }
 
 static inline int csys_sys_gettid(void) {

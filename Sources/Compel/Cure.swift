@@ -1,0 +1,40 @@
+import CSys
+import Glibc
+import SystemPackage
+
+extension SeizedTask {
+    /// Removes every trace Compel left and detaches: shared areas and mappings unmapped, a patched syscall
+    /// site restored, then per thread the FPU state, registers and signal mask put back, held-back signals
+    /// sent again, and PTRACE_DETACH. Threads that were running run; a stopped task stays in its group-stop.
+    /// Goes on past failures (a thread that died) and throws the first one at the end.
+    public func cure() throws {
+        guard !cured else { return }
+        var firstError: Error?
+        func attempt(_ body: () throws -> Void) {
+            do { try body() } catch { if firstError == nil { firstError = error } }
+        }
+        for area in sharedAreas.reversed() { attempt { try destroySharedArea(area) } }
+        for m in addedMappings.reversed() { attempt { try unmapRemote(m.addr) } }
+        if let p = patchedSite {
+            attempt { try writeMemory(at: p.addr, bytes: p.original) }
+            patchedSite = nil
+            syscallSite = nil
+        }
+        for t in threads where !t.detached {
+            attempt {
+                if let x = t.savedXsave { try setXsave(tid: t.tid, x) }
+                try setRegisters(tid: t.tid, t.resumeRegisters)
+                if let m = t.savedSigmask { try setSigmask(tid: t.tid, m) }
+            }
+            for s in t.caughtSignals { _ = csys_tgkill(pid, t.tid, s) }
+            if csys_ptrace(Int(CSYS_PTRACE_DETACH), t.tid, nil, nil) < 0, firstError == nil {
+                firstError = CompelError(pid: t.tid, "PTRACE_DETACH", errno: Errno(rawValue: errno))
+            }
+            t.detached = true
+        }
+        cured = true
+        if memFd >= 0 { close(memFd); memFd = -1 }
+        if pidFd >= 0 { close(pidFd); pidFd = -1 }
+        if let e = firstError { throw e }
+    }
+}

@@ -1,0 +1,99 @@
+import CSys
+import Glibc
+import SystemPackage
+
+extension SeizedTask {
+    /// Runs one system call inside the task, in `thread` (the main thread by default), and returns the
+    /// kernel's raw result (a negative errno on failure). The thread's registers are put back afterwards.
+    ///
+    /// The call executes a `syscall` instruction found in the task's vdso, so nothing in its memory changes.
+    @discardableResult
+    public func syscall(_ number: Int, _ args: UInt64..., in thread: SeizedThread? = nil) throws -> Int64 {
+        try syscall(number, args: args, in: thread)
+    }
+
+    @discardableResult
+    public func syscall(_ number: Int, args: [UInt64], in thread: SeizedThread? = nil) throws -> Int64 {
+        precondition(args.count <= 6, "a syscall takes at most 6 arguments")
+        let t = thread ?? mainThread
+        try checkHeld(t)
+        if let sc = t.interruptedSyscall, sc.usesRestartBlock, Self.clobbersRestartBlock(number) {
+            throw CompelError(pid: t.tid, "inject syscall \(number)", errno: .resourceBusy,
+                              detail: "thread is inside syscall \(sc.number), which resumes from its restart_block; "
+                                + "syscall \(number) would overwrite it")
+        }
+        try quietSignals(t)
+        let site = try findSyscallSite()
+        var regs = t.resumeRegisters
+        regs.rax = UInt64(number)
+        // orig_rax -1: the stop we resume from must not apply a syscall restart to these registers.
+        regs.orig_rax = UInt64.max
+        regs.rip = site
+        let a = args + [UInt64](repeating: 0, count: 6 - args.count)
+        regs.rdi = a[0]; regs.rsi = a[1]; regs.rdx = a[2]; regs.r10 = a[3]; regs.r8 = a[4]; regs.r9 = a[5]
+        try setRegisters(tid: t.tid, regs)
+        defer { try? setRegisters(tid: t.tid, t.resumeRegisters) }
+        try resume(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "syscall \(number): run to syscall entry")
+        try resume(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "syscall \(number): run to syscall exit")
+        let out = try getRegisters(tid: t.tid)
+        return Int64(bitPattern: out.rax)
+    }
+
+    /// Syscalls that write the thread's restart_block, which a pending ERESTART_RESTARTBLOCK still needs.
+    static func clobbersRestartBlock(_ nr: Int) -> Bool {
+        [Int(SYS_nanosleep), Int(SYS_clock_nanosleep), Int(SYS_futex), Int(SYS_poll), Int(SYS_ppoll),
+         Int(SYS_select), Int(SYS_pselect6), Int(SYS_restart_syscall), Int(SYS_rt_sigreturn)].contains(nr)
+    }
+
+    func checkHeld(_ t: SeizedThread) throws {
+        if cured || t.detached { throw CompelError(pid: t.tid, "use seized thread", detail: "already cured and detached") }
+    }
+
+    /// Resumes the thread with `request` until a stop `until` accepts. Signals the thread would take meanwhile
+    /// are held back and sent again at cure; other stops (a group-stop, a stray trap) are stepped over.
+    func resume(_ t: SeizedThread, _ request: Int32, until done: (WaitStatus) -> Bool, _ op: String) throws {
+        try ptraceChecked(request, t.tid, nil, nil, op)
+        while true {
+            let s = try waitForStop(t.tid, timeout: timeout, operation: op)
+            if done(s) { return }
+            if s.isSignalDeliveryStop { t.caughtSignals.append(s.stopSignal) }
+            try ptraceChecked(request, t.tid, nil, nil, op)
+        }
+    }
+
+    /// Blocks every signal in the thread while we run our code in it, so that no handler of the task runs on
+    /// our registers; cure restores the original mask.
+    func quietSignals(_ t: SeizedThread) throws {
+        guard t.savedSigmask == nil else { return }
+        let old = try getSigmask(tid: t.tid)
+        try setSigmask(tid: t.tid, ~UInt64(0))
+        t.savedSigmask = old
+    }
+
+    /// The address of a `syscall` instruction in the task: one inside its vdso, or, when it has none, two
+    /// bytes we write over the start of its first executable mapping (put back at cure).
+    func findSyscallSite() throws -> UInt64 {
+        if let s = syscallSite { return s }
+        let maps = try readMaps(pid: pid)
+        if let vdso = maps.first(where: { $0.path == "[vdso]" }) {
+            let bytes = try readMemory(at: vdso.start, count: Int(vdso.end - vdso.start))
+            for i in 0..<(bytes.count - 1) where bytes[i] == 0x0f && bytes[i + 1] == 0x05 {
+                syscallSite = vdso.start + UInt64(i)
+                return syscallSite!
+            }
+        }
+        guard let text = maps.first(where: { $0.executable && $0.path != "[vsyscall]" }) else {
+            throw CompelError(pid: pid, "find a syscall instruction", detail: "task has neither a vdso nor executable mappings")
+        }
+        let original = try readMemory(at: text.start, count: 2)
+        try writeMemory(at: text.start, bytes: [0x0f, 0x05])
+        patchedSite = (text.start, original)
+        syscallSite = text.start
+        return text.start
+    }
+
+    /// Whether injected syscalls go through the task's own vdso (false: through a patched instruction).
+    public var usesVdsoSyscall: Bool {
+        get throws { _ = try findSyscallSite(); return patchedSite == nil }
+    }
+}

@@ -1,0 +1,85 @@
+import CSys
+import Glibc
+import SystemPackage
+
+/// Memory mapped both here and in the task: one memfd, two mappings of the same pages. Arguments and
+/// results pass through it without copies.
+public final class SharedArea {
+    /// Our mapping.
+    public let local: UnsafeMutableRawPointer
+    /// The same pages in the task's address space.
+    public let remote: UInt64
+    public let size: Int
+
+    init(local: UnsafeMutableRawPointer, remote: UInt64, size: Int) {
+        self.local = local
+        self.remote = remote
+        self.size = size
+    }
+
+    public var bytes: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(start: local, count: size) }
+}
+
+let pageSize = UInt64(sysconf(Int32(_SC_PAGESIZE)))
+
+func pageAlign(_ n: UInt64) -> UInt64 { (n + pageSize - 1) & ~(pageSize - 1) }
+
+extension SeizedTask {
+    /// Runs a syscall and turns a negative result into a CompelError naming it.
+    @discardableResult
+    func checkedSyscall(_ op: String, _ nr: Int, _ args: UInt64..., in t: SeizedThread? = nil) throws -> UInt64 {
+        let r = try syscall(nr, args: args, in: t)
+        if r < 0 && r >= -4095 {
+            throw CompelError(pid: (t ?? mainThread).tid, "injected \(op)", errno: Errno(rawValue: Int32(-r)))
+        }
+        return UInt64(bitPattern: r)
+    }
+
+    /// Maps anonymous private memory in the task; cure unmaps it.
+    public func mapRemote(length: Int, protection: Int32 = PROT_READ | PROT_WRITE) throws -> UInt64 {
+        let len = pageAlign(UInt64(length))
+        let addr = try checkedSyscall("mmap", Int(SYS_mmap), 0, len, UInt64(protection),
+                                      UInt64(MAP_PRIVATE | MAP_ANONYMOUS), UInt64.max, 0)
+        addedMappings.append((addr, len))
+        return addr
+    }
+
+    /// Unmaps memory that `mapRemote` added.
+    public func unmapRemote(_ addr: UInt64) throws {
+        guard let i = addedMappings.firstIndex(where: { $0.addr == addr }) else { return }
+        let m = addedMappings.remove(at: i)
+        try checkedSyscall("munmap", Int(SYS_munmap), m.addr, m.length)
+    }
+
+    /// Creates a shared area of at least `size` bytes. The memfd is created inside the task (so it works for
+    /// a task of another user, which could not open our fds), mapped over a scratch mapping there, opened here
+    /// through /proc/PID/fd and mapped; the task's descriptor is closed again right away.
+    public func createSharedArea(size: Int) throws -> SharedArea {
+        let len = pageAlign(UInt64(max(size, 1)))
+        let addr = try mapRemote(length: Int(len))
+        try writeMemory(at: addr, bytes: Array("compel-shared".utf8) + [0])
+        let fd = try checkedSyscall("memfd_create", Int(SYS_memfd_create), addr, UInt64(CSYS_MFD_CLOEXEC))
+        defer { _ = try? syscall(Int(SYS_close), fd) }
+        try checkedSyscall("ftruncate", Int(SYS_ftruncate), fd, len)
+        try checkedSyscall("mmap memfd", Int(SYS_mmap), addr, len, UInt64(PROT_READ | PROT_WRITE), UInt64(MAP_SHARED | MAP_FIXED),
+                           fd, 0)
+        let path = "/proc/\(pid)/fd/\(fd)"
+        let lfd = csys_open(path, O_RDWR | O_CLOEXEC, 0)
+        if lfd < 0 { throw CompelError(pid: pid, "open \(path)", errno: Errno(rawValue: errno)) }
+        defer { close(lfd) }
+        guard let p = mmap(nil, Int(len), PROT_READ | PROT_WRITE, MAP_SHARED, lfd, 0), p != MAP_FAILED else {
+            throw CompelError(pid: pid, "mmap \(path) here", errno: Errno(rawValue: errno))
+        }
+        let area = SharedArea(local: p, remote: addr, size: Int(len))
+        sharedAreas.append(area)
+        return area
+    }
+
+    /// Unmaps a shared area on both sides (cure does this for every area left).
+    public func destroySharedArea(_ area: SharedArea) throws {
+        guard let i = sharedAreas.firstIndex(where: { $0 === area }) else { return }
+        sharedAreas.remove(at: i)
+        munmap(area.local, area.size)
+        try unmapRemote(area.remote)
+    }
+}

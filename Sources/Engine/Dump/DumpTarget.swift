@@ -1,0 +1,52 @@
+import Glibc
+
+/// Decides, before anything is touched, whether a pid may be dumped at all.
+enum DumpTarget {
+    /// Refuses pid 1, ourselves and our ancestors (freezing one of them would freeze us), zombies, and what
+    /// this engine cannot dump yet (threads, children), each with one line that says why.
+    static func validate(_ pid: Int32) throws {
+        guard pid > 0 else { throw EngineError("dump", pid: pid, reason: "not a valid pid") }
+        guard pid != 1 else {
+            throw EngineError("dump", pid: pid, reason: "refusing to dump the init process of this pid namespace")
+        }
+        let status: TaskStatus
+        do { status = try Status.read(pid: pid) } catch {
+            throw EngineError("dump", pid: pid, reason: "no such process (\(error))")
+        }
+        guard status.tgid == pid else {
+            throw EngineError("dump", pid: pid, reason: "is a thread of process \(status.tgid); dump the process")
+        }
+        if status.state == "Z" || status.state == "X" {
+            throw EngineError("dump", pid: pid, reason: "is a zombie; dump its parent")
+        }
+        for ancestor in ancestors(of: getpid()) where ancestor == pid {
+            throw EngineError("dump", pid: pid, reason: "is criu itself or one of its ancestors")
+        }
+        if status.tracerPid != 0 {
+            throw EngineError("dump", pid: pid, reason: "is already traced by pid \(status.tracerPid)")
+        }
+        if status.threads > 1 {
+            let tids = (try? Tasks.threads(pid: pid)) ?? []
+            let second = tids.first(where: { $0 != pid }).map { " (tid \($0))" } ?? ""
+            throw EngineError("dump", pid: pid,
+                              reason: "has \(status.threads) threads\(second); multi-threaded processes are not supported yet")
+        }
+        let children = (try? Tasks.children(pid: pid)) ?? []
+        if let child = children.first {
+            throw EngineError("dump", pid: pid,
+                              reason: "has child process \(child); process trees are not supported yet")
+        }
+    }
+
+    /// Our pid and every ancestor up to pid 1, from /proc/PID/status PPid lines.
+    static func ancestors(of start: Int32) -> [Int32] {
+        var out: [Int32] = []
+        var p = start
+        while p > 0 && out.count < 4096 {
+            out.append(p)
+            guard let s = try? Status.read(pid: p) else { break }
+            p = s.ppid
+        }
+        return out
+    }
+}

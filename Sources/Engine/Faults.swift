@@ -1,0 +1,37 @@
+import Glibc
+
+/// Fault injection for tests: `CRIU_FAULT=N` makes the step numbered N fail as if the kernel had refused it,
+/// so each failure path can be shown to leave nothing behind.
+public enum FaultStep: Int, CaseIterable, Sendable {
+    // dump
+    case dumpAfterSeize = 1
+    case dumpAfterCore = 2
+    case dumpMidMemory = 3
+    case dumpAfterMemory = 4
+    case dumpAfterFiles = 5
+    case dumpBeforeFinish = 6
+    // restore
+    case restoreAfterRead = 101
+    case restoreAfterFork = 102
+    case restoreMidMemory = 103
+    case restoreAfterMemory = 104
+    case restoreBeforeResume = 105
+}
+
+public struct Faults: Sendable {
+    public let step: Int?
+
+    public init(environment value: String?) {
+        step = value.flatMap { Int($0) }
+    }
+
+    public static func fromEnvironment() -> Faults {
+        Faults(environment: getenv("CRIU_FAULT").map { String(cString: $0) })
+    }
+
+    public func check(_ s: FaultStep) throws {
+        if step == s.rawValue {
+            throw EngineError("fault injection", reason: "CRIU_FAULT=\(s.rawValue) (\(s)) triggered")
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Glibc
+import Compel
+import Images
+
+/// Which mappings need which treatment: the VMA entry for mm-PID.img and which of its pages go to the
+/// pages image.
+struct VmaPlan {
+    var vma: VMA
+    var entry: VmaEntry
+    /// nil: no page of this VMA is dumped (file-backed shared, vdso, vvar, ...).
+    var pageFilter: PageFilter?
+}
+
+enum MemoryPlanner {
+    /// mmap flags the kernel reports only as smaps VmFlags.
+    private static let mapGrowsdown: UInt32 = 0x0100
+    private static let mapLocked: UInt32 = 0x2000
+    private static let mapNoreserve: UInt32 = 0x4000
+
+    /// madvise advice numbers whose state smaps shows, keyed by VmFlags mnemonic.
+    private static let adviceByFlag: [(String, UInt64)] = [
+        ("rr", 1), ("sr", 2), ("dc", 10), ("mg", 12), ("hg", 14), ("nh", 15), ("dd", 16), ("wf", 18),
+    ]
+
+    /// Builds the plan for every VMA. `fileId` registers a mapped file and returns its id in files.img.
+    static func plan(pid: Int32, smaps: [SmapsEntry], fileId: (VMA, UInt32) throws -> UInt32) throws -> [VmaPlan] {
+        var plans: [VmaPlan] = []
+        for s in smaps {
+            let vma = s.vma
+            var e = VmaEntry()
+            e.start = vma.start
+            e.end = vma.end
+            e.pgoff = vma.offset
+            e.shmid = 0
+            e.prot = UInt32(vma.prot.rawValue)  // r=1 w=2 x=4, as PROT_*
+            e.fd = -1
+            var flags: UInt32 = vma.shared ? UInt32(MAP_SHARED) : UInt32(MAP_PRIVATE)
+            let mnemonics = Set(vma.flags?.mnemonics ?? [])
+            if mnemonics.contains("gd") { flags |= mapGrowsdown }
+            if mnemonics.contains("lo") { flags |= mapLocked }
+            if mnemonics.contains("nr") { flags |= mapNoreserve }
+            var madv: UInt64 = 0
+            for (m, advice) in adviceByFlag where mnemonics.contains(m) { madv |= 1 << advice }
+            if madv != 0 { e.madv = madv }
+            var filter: PageFilter? = nil
+            var status = VmaStatus.regular
+
+            switch vma.kind {
+            case .vdso:
+                status |= VmaStatus.vdso
+                flags |= UInt32(MAP_ANONYMOUS)
+            case .vvar, .vvarVClock:
+                status |= VmaStatus.vvar
+                flags |= UInt32(MAP_ANONYMOUS)
+            case .vsyscall:
+                status = VmaStatus.vsyscall
+            case .heap:
+                status |= VmaStatus.anonPrivate | VmaStatus.heap
+                flags |= UInt32(MAP_ANONYMOUS)
+                filter = .all
+            case .stack:
+                status |= VmaStatus.anonPrivate | VmaStatus.stack
+                flags |= UInt32(MAP_ANONYMOUS)
+                filter = .all
+            case .anonymous, .anonNamed:
+                if vma.shared {
+                    throw EngineError("dump memory", pid: pid,
+                                      reason: "shared anonymous mapping \(hex(vma.start))-\(hex(vma.end)) is not supported yet")
+                }
+                status |= VmaStatus.anonPrivate
+                flags |= UInt32(MAP_ANONYMOUS)
+                filter = .all
+            case .file(let path, let deleted):
+                if vma.isSharedAnonymous || vma.isSysVShm {
+                    throw EngineError("dump memory", pid: pid, path: path,
+                                      reason: "shared anonymous or SysV memory at \(hex(vma.start)) is not supported yet")
+                }
+                if deleted || vma.isMemfd {
+                    throw EngineError("dump memory", pid: pid, path: path,
+                                      reason: "mapping of a deleted file or memfd at \(hex(vma.start)) is not supported yet")
+                }
+                let fdflags: UInt32 = vma.shared && vma.prot.contains(.write) ? UInt32(O_RDWR) : UInt32(O_RDONLY)
+                e.fdflags = fdflags
+                e.shmid = UInt64(try fileId(vma, fdflags))
+                if vma.shared {
+                    status |= VmaStatus.fileShared
+                } else {
+                    status |= VmaStatus.filePrivate
+                    filter = .anonymousOnly
+                }
+            case .anonShmemNamed(let name), .special(let name):
+                throw EngineError("dump memory", pid: pid,
+                                  reason: "mapping \(name) at \(hex(vma.start)) is not supported yet")
+            }
+            e.flags = flags
+            e.status = status
+            plans.append(VmaPlan(vma: vma, entry: e, pageFilter: filter))
+        }
+        return plans
+    }
+}
+
+/// Writes pagemap-ID.img and pages-N.img for a task, VMA by VMA, in address order.
+struct MemoryDumper {
+    let task: SeizedTask
+    let pagemap: Pagemap
+    let pagemapWriter: ImageWriter
+    let pages: PagesWriter
+    let faults: Faults
+
+    /// Returns how many pages were looked at and how many were written.
+    func dump(_ plans: [VmaPlan], pagesId: UInt32) throws -> (scanned: UInt64, written: UInt64) {
+        var head = PagemapHead()
+        head.pagesID = pagesId
+        try pagemapWriter.write(head)
+        var scanned: UInt64 = 0
+        for (i, plan) in plans.enumerated() {
+            guard let filter = plan.pageFilter else { continue }
+            scanned += plan.vma.size / PagesWriter.pageSize
+            let present = try pagemap.present(start: plan.vma.start, end: plan.vma.end, filter: filter)
+            for run in present.runs {
+                var pe = PagemapEntry()
+                pe.vaddr = run.start
+                pe.compatNrPages = UInt32(truncatingIfNeeded: min(run.nrPages, UInt64(UInt32.max)))
+                if run.nrPages > UInt64(UInt32.max) { pe.nrPages = run.nrPages }
+                pe.flags = PagemapFlags.present
+                try pagemapWriter.write(pe)
+                try pages.copy(from: task, address: run.start, nrPages: run.nrPages)
+            }
+            if i == plans.count / 2 { try faults.check(.dumpMidMemory) }
+        }
+        return (scanned, pages.pagesWritten)
+    }
+}
+
+func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }

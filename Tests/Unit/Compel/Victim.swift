@@ -1,0 +1,142 @@
+import CSys
+import Glibc
+import SystemPackage
+@testable import Compel
+
+/// Where the C victim sources live, next to this file.
+let victimsDir: String = {
+    let here = #filePath
+    return String(here[..<here.lastIndex(of: "/")!]) + "/victims"
+}()
+
+struct TestFailure: Error, CustomStringConvertible { let description: String }
+
+/// Compiles a C source from victims/ into a fresh temporary directory and returns the binary's path.
+func compileVictim(_ source: String, flags: [String] = ["-O1", "-pthread"]) throws -> String {
+    var tmpl = Array("/tmp/compel-test-XXXXXX".utf8CString)
+    guard let dir = tmpl.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
+        throw TestFailure(description: "mkdtemp failed")
+    }
+    let out = dir + "/" + source.split(separator: ".")[0]
+    let status = try run(["/usr/bin/cc"] + flags + ["-o", out, victimsDir + "/" + source])
+    if status != 0 { throw TestFailure(description: "cc \(source) exited with \(status)") }
+    return out
+}
+
+/// Runs a command to completion, returns its exit status.
+func run(_ argv: [String]) throws -> Int32 {
+    var pid: pid_t = 0
+    let cargs = argv.map { strdup($0) } + [nil]
+    defer { cargs.forEach { free($0) } }
+    let r = posix_spawn(&pid, argv[0], nil, nil, cargs, Glibc.environ)
+    if r != 0 { throw TestFailure(description: "spawn \(argv[0]): errno \(r)") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return csys_wifexited(status) != 0 ? csys_wexitstatus(status) : 128 + csys_wtermsig(status)
+}
+
+/// A victim process the test started; killed and reaped when the object goes away, pass or fail.
+final class Victim {
+    let pid: pid_t
+    let stdinFd: Int32
+    let stdoutFd: Int32
+    private var buffered: [UInt8] = []
+    private var reaped = false
+
+    init(_ binary: String, _ args: [String] = []) throws {
+        var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0]
+        guard pipe2(&inPipe, O_CLOEXEC) == 0, pipe2(&outPipe, O_CLOEXEC) == 0 else { throw TestFailure(description: "pipe") }
+        var fa = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fa)
+        defer { posix_spawn_file_actions_destroy(&fa) }
+        posix_spawn_file_actions_adddup2(&fa, inPipe[0], 0)
+        posix_spawn_file_actions_adddup2(&fa, outPipe[1], 1)
+        var pid: pid_t = 0
+        let argv = ([binary] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let r = posix_spawn(&pid, binary, &fa, nil, argv, Glibc.environ)
+        close(inPipe[0]); close(outPipe[1])
+        if r != 0 { close(inPipe[1]); close(outPipe[0]); throw TestFailure(description: "spawn \(binary): \(r)") }
+        self.pid = pid
+        self.stdinFd = inPipe[1]
+        self.stdoutFd = outPipe[0]
+    }
+
+    /// The next line the victim prints, waiting at most `timeoutMs`.
+    func readLine(timeoutMs: Int32 = 10_000) throws -> String {
+        while true {
+            if let nl = buffered.firstIndex(of: 10) {
+                let line = String(decoding: buffered[..<nl], as: UTF8.self)
+                buffered.removeSubrange(...nl)
+                return line
+            }
+            var p = pollfd(fd: stdoutFd, events: Int16(POLLIN), revents: 0)
+            let r = poll(&p, 1, timeoutMs)
+            if r == 0 { throw TestFailure(description: "victim \(pid) printed nothing within \(timeoutMs) ms") }
+            if r < 0 { if errno == EINTR { continue }; throw TestFailure(description: "poll errno \(errno)") }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = chunk.withUnsafeMutableBytes { read(stdoutFd, $0.baseAddress, $0.count) }
+            if n <= 0 { throw TestFailure(description: "victim \(pid) closed its stdout") }
+            buffered += chunk[0..<n]
+        }
+    }
+
+    /// Whether the victim has printed anything not yet read, within `ms`.
+    func hasOutput(withinMs ms: Int32) -> Bool {
+        if !buffered.isEmpty { return true }
+        var p = pollfd(fd: stdoutFd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, ms) > 0
+    }
+
+    func send(_ s: String) {
+        _ = s.utf8CString.withUnsafeBytes { write(stdinFd, $0.baseAddress, $0.count - 1) }
+    }
+
+    /// The State letter of /proc/PID/status.
+    func state() -> Character? { try? threadState(pid: pid, tid: pid) }
+
+    /// Waits for the victim to exit by itself and returns its exit code (128+sig when killed).
+    func waitExit(timeoutMs: Int = 10_000) throws -> Int32 {
+        var status: Int32 = 0
+        for _ in 0..<(timeoutMs / 10) {
+            let r = waitpid(pid, &status, Int32(CSYS_WALL | CSYS_WNOHANG))
+            if r == pid {
+                if csys_wifstopped(status) != 0 { continue }
+                reaped = true
+                return csys_wifexited(status) != 0 ? csys_wexitstatus(status) : 128 + csys_wtermsig(status)
+            }
+            if r < 0 { reaped = true; throw TestFailure(description: "waitpid \(pid): errno \(errno)") }
+            usleep(10_000)
+        }
+        throw TestFailure(description: "victim \(pid) did not exit within \(timeoutMs) ms")
+    }
+
+    /// Polls until the victim's state letter is `s`.
+    func waitState(_ s: Character, timeoutMs: Int = 5_000) -> Bool {
+        for _ in 0..<(timeoutMs / 5) {
+            if state() == s { return true }
+            usleep(5_000)
+        }
+        return false
+    }
+
+    deinit {
+        close(stdinFd)
+        close(stdoutFd)
+        if !reaped {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, CSYS_WALL) < 0 && errno == EINTR {}
+        }
+    }
+}
+
+/// Waits until every thread of `pid` is asleep (state S), i.e. blocked in the call the test is about.
+func waitAsleep(_ pid: pid_t, timeoutMs: Int = 5_000) -> Bool {
+    for _ in 0..<(timeoutMs / 5) {
+        if let tids = try? listThreads(pid: pid),
+           tids.allSatisfy({ (try? threadState(pid: pid, tid: $0)) == "S" }) { return true }
+        usleep(5_000)
+    }
+    return false
+}
