@@ -77,6 +77,10 @@ static inline int csys_openat(int dirfd, const char *path, int flags, mode_t mod
     return openat(dirfd, path, flags, mode);
 }
 
+/// stat(2) under a name Swift does not confuse with `struct stat`.
+static inline int csys_stat(const char *path, struct stat *st) { return stat(path, st); }
+static inline int csys_fstat(int fd, struct stat *st) { return fstat(fd, st); }
+
 static inline int csys_errno(void) { return errno; }
 static inline void csys_set_errno(int e) { errno = e; }
 

@@ -76,6 +76,7 @@
 #define CSYS_ARCH_MAP_VDSO_64          0x2003
 
 // syscalls newer than Debian 12's headers know, plus the ones we use by number
+#define CSYS_NR_brk                    12
 #define CSYS_NR_pidfd_send_signal      424
 #define CSYS_NR_pidfd_open             434
 #define CSYS_NR_clone3                 435

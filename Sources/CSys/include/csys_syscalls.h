@@ -87,6 +87,10 @@ static inline long csys_sys_process_vm_writev(pid_t pid, const struct iovec *loc
     return syscall(SYS_process_vm_writev, pid, local, liovcnt, remote, riovcnt, 0UL);
 }
 
+static inline long csys_sys_get_robust_list(pid_t tid, uint64_t *head, uint64_t *len) {
+    return syscall(SYS_get_robust_list, tid, head, len);
+}
+
 static inline int csys_sys_gettid(void) {
     return (int)syscall(SYS_gettid);
 }

@@ -1,0 +1,78 @@
+import CSys
+import Glibc
+import SystemPackage
+
+/// Endings other than cure: killing a task we hold (after a dump), and handing over a task whose whole
+/// address space and registers we replaced (after a restore).
+extension SeizedTask {
+    /// Kills the task with SIGKILL while we hold it and consumes the tracer's exit notifications, so the
+    /// task's real parent sees it die. Nothing of Compel's is left to undo: the task is gone.
+    public func killAndRelease() throws {
+        guard !cured else { return }
+        if csys_tgkill(pid, pid, SIGKILL) < 0 && errno != ESRCH {
+            throw CompelError(pid: pid, "kill", errno: Errno(rawValue: errno))
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        for t in threads where !t.detached {
+            while true {
+                var status: Int32 = 0
+                let r = csys_waitpid(t.tid, &status, CSYS_WALL | CSYS_WNOHANG)
+                if r == t.tid && (csys_wifexited(status) != 0 || csys_wifsignaled(status) != 0) { break }
+                if r < 0 && errno != EINTR { break }  // ECHILD: already reaped by its parent
+                if r == 0 {
+                    if clock.now >= deadline {
+                        throw CompelError(pid: t.tid, "wait for killed task", errno: .timedOut)
+                    }
+                    var ts = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+                    nanosleep(&ts, nil)
+                }
+            }
+            t.detached = true
+        }
+        sharedAreas.forEach { munmap($0.local, $0.size) }
+        sharedAreas = []
+        addedMappings = []
+        patchedSite = nil
+        cured = true
+    }
+
+    /// Runs injected syscalls through a `syscall` instruction at `address` from now on (a restorer's own
+    /// trampoline, once the task's vdso is gone).
+    public func useSyscallSite(_ address: UInt64) {
+        syscallSite = address
+        patchedSite = nil
+    }
+
+    /// Forgets the mappings Compel added: the caller replaced the address space, so there is nothing of
+    /// ours in it to unmap any more. Our side of each shared area is unmapped.
+    public func forgetAddressSpace() {
+        sharedAreas.forEach { munmap($0.local, $0.size) }
+        sharedAreas = []
+        addedMappings = []
+        patchedSite = nil
+    }
+
+    /// Detaches every thread with the given registers, XSAVE area and signal mask instead of the ones it
+    /// had at the seize: the task continues as the one those registers describe.
+    public func detach(registers: GeneralRegisters, xsave: XsaveArea?, sigmask: UInt64, stopped: Bool = false) throws {
+        let t = mainThread
+        var regs = registers
+        // No syscall in progress: the kernel must not apply a restart to these registers.
+        regs.orig_rax = UInt64.max
+        if let xsave { try setXsave(tid: t.tid, xsave) }
+        try setRegisters(tid: t.tid, regs)
+        try setSigmask(tid: t.tid, sigmask)
+        t.resumeRegisters = regs
+        t.savedSigmask = nil
+        t.savedXsave = nil
+        if stopped { _ = csys_tgkill(pid, t.tid, SIGSTOP) }
+        for s in t.caughtSignals { _ = csys_tgkill(pid, t.tid, s) }
+        t.caughtSignals = []
+        if csys_ptrace(Int(CSYS_PTRACE_DETACH), t.tid, nil, nil) < 0 {
+            throw CompelError(pid: t.tid, "PTRACE_DETACH", errno: Errno(rawValue: errno))
+        }
+        t.detached = true
+        cured = true
+    }
+}

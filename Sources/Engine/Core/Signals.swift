@@ -1,0 +1,104 @@
+import Glibc
+import CSys
+import Compel
+import Images
+
+/// Signal state: handlers (per process), the blocked mask, pending signals and the alternate stack
+/// (per thread).
+enum Signals {
+    static let maxSignal: Int32 = 64
+
+    /// Every signal but SIGKILL and SIGSTOP, in the order the format stores sigactions.
+    static var catchable: [Int32] { (1...maxSignal).filter { $0 != SIGKILL && $0 != SIGSTOP } }
+
+    static func dumpActions(_ r: Remote) throws -> [SaEntry] {
+        var out: [SaEntry] = []
+        let size = MemoryLayout<csys_kernel_sigaction>.size
+        for sig in catchable {
+            r.zero(size)
+            try r.call("rt_sigaction(\(sig))", Int32(SYS_rt_sigaction), UInt64(sig), 0, r.addr(), 8)
+            let ka = r.load(csys_kernel_sigaction.self, at: 0)
+            var e = SaEntry()
+            e.sigaction = ka.handler
+            e.flags = ka.flags
+            e.restorer = ka.restorer
+            e.mask = ka.mask
+            out.append(e)
+        }
+        return out
+    }
+
+    static func restoreActions(_ r: Remote, _ entries: [SaEntry]) throws {
+        for (sig, e) in zip(catchable, entries) {
+            // SIG_DFL everywhere is what a fresh task has already.
+            if e.sigaction == 0 && e.flags == 0 && e.mask == 0 { continue }
+            var ka = csys_kernel_sigaction()
+            ka.handler = e.sigaction
+            ka.flags = e.flags
+            ka.restorer = e.restorer
+            ka.mask = e.mask
+            r.store(ka, at: 0)
+            try r.call("rt_sigaction(\(sig))", Int32(SYS_rt_sigaction), UInt64(sig), r.addr(), 0, 8)
+        }
+    }
+
+    /// Pending signals of one queue, as raw siginfo records (private: the thread's; shared: the process').
+    static func dumpPending(tid: Int32, shared: Bool) throws -> SignalQueueEntry {
+        var q = SignalQueueEntry()
+        let siginfoSize = 128
+        var buf = [UInt8](repeating: 0, count: siginfoSize * 32)
+        var offset: UInt64 = 0
+        while true {
+            var args = csys_peeksiginfo_args(off: offset, flags: shared ? UInt32(CSYS_PTRACE_PEEKSIGINFO_SHARED) : 0, nr: 32)
+            let n = buf.withUnsafeMutableBytes { b in
+                csys_ptrace(Int(CSYS_PTRACE_PEEKSIGINFO), tid, &args, b.baseAddress)
+            }
+            if n < 0 {
+                throw EngineError("PTRACE_PEEKSIGINFO", pid: tid, errno: .init(rawValue: errno))
+            }
+            if n == 0 { break }
+            for i in 0..<n {
+                var e = SiginfoEntry()
+                e.siginfo = .init(buf[(i * siginfoSize)..<((i + 1) * siginfoSize)])
+                q.signals.append(e)
+            }
+            offset += UInt64(n)
+        }
+        return q
+    }
+
+    /// Queues saved signals again: the thread's own with rt_tgsigqueueinfo, the process' with rt_sigqueueinfo.
+    static func restorePending(_ r: Remote, tid: Int32, _ q: SignalQueueEntry, shared: Bool) throws {
+        for s in q.signals {
+            guard s.siginfo.count >= 16 else { continue }
+            r.storeBytes(Array(s.siginfo), at: 0)
+            let signo = UInt64(r.load(Int32.self, at: 0))
+            if shared {
+                try r.call("rt_sigqueueinfo(\(signo))", Int32(SYS_rt_sigqueueinfo), UInt64(r.pid), signo, r.addr())
+            } else {
+                try r.call("rt_tgsigqueueinfo(\(signo))", Int32(SYS_rt_tgsigqueueinfo), UInt64(r.pid), UInt64(tid), signo, r.addr())
+            }
+        }
+    }
+
+    static func dumpAltStack(_ r: Remote) throws -> ThreadSasEntry {
+        r.zero(24)
+        try r.call("sigaltstack", Int32(SYS_sigaltstack), 0, r.addr())
+        var e = ThreadSasEntry()
+        e.ssSp = r.load(UInt64.self, at: 0)
+        e.ssFlags = UInt32(bitPattern: r.load(Int32.self, at: 8))
+        e.ssSize = r.load(UInt64.self, at: 16)
+        return e
+    }
+
+    static func restoreAltStack(_ r: Remote, _ e: ThreadSasEntry) throws {
+        // SS_DISABLE with no stack is the default; SS_ONSTACK is a state, not a flag one can set.
+        let ssDisable: UInt32 = 2
+        if e.ssFlags & ssDisable != 0 { return }
+        r.zero(24)
+        r.store(e.ssSp, at: 0)
+        r.store(Int32(bitPattern: e.ssFlags & ~UInt32(1)), at: 8)
+        r.store(e.ssSize, at: 16)
+        try r.call("sigaltstack", Int32(SYS_sigaltstack), r.addr(), 0)
+    }
+}

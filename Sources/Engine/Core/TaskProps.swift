@@ -1,0 +1,167 @@
+import Glibc
+import CSys
+import Images
+
+/// The small per-task and per-thread settings: personality, name, prctl switches, rlimits, scheduling,
+/// rseq, robust futex list, clear_child_tid, OOM score and login uid.
+enum TaskProps {
+    private static let prSetPdeathsig: UInt64 = 1, prGetPdeathsig: UInt64 = 2
+    private static let prGetDumpable: UInt64 = 3, prSetDumpable: UInt64 = 4
+    private static let prSetName: UInt64 = 15
+    private static let prSetChildSubreaper: UInt64 = 36, prGetChildSubreaper: UInt64 = 37
+    private static let prGetTidAddress: UInt64 = 40
+    private static let prSetThpDisable: UInt64 = 41, prGetThpDisable: UInt64 = 42
+    private static let prSetTimerslack: UInt64 = 29, prGetTimerslack: UInt64 = 30
+
+    // MARK: dump
+
+    static func dumpTaskCore(_ r: Remote, _ tc: inout TaskCoreEntry, stat: TaskStat) throws {
+        let pid = r.pid
+        tc.personality = UInt32(try ProcFile.readText("/proc/\(pid)/personality").trimmedHex(), radix: 16) ?? 0
+        tc.comm = stat.comm
+        tc.flags = stat.flags
+        tc.oomScoreAdj = Int32(try ProcFile.readText("/proc/\(pid)/oom_score_adj").trimmedHex()) ?? 0
+        if let l = try? ProcFile.readText("/proc/\(pid)/loginuid"), let v = UInt32(l.trimmedHex()) { tc.loginuid = v }
+        r.zero(4)
+        try r.call("prctl(PR_GET_CHILD_SUBREAPER)", Int32(SYS_prctl), prGetChildSubreaper, r.addr(), 0, 0, 0)
+        tc.childSubreaper = r.load(Int32.self, at: 0) != 0
+        var limits = TaskRlimitsEntry()
+        for l in try Limits.read(pid: pid) {
+            var e = RlimitEntry()
+            e.cur = l.soft
+            e.max = l.hard
+            limits.rlimits.append(e)
+        }
+        tc.rlimits = limits
+    }
+
+    static func dumpThreadCore(_ r: Remote, _ th: inout ThreadCoreEntry, tid: Int32, stat: TaskStat) throws {
+        var head: UInt64 = 0, len: UInt64 = 0
+        if csys_sys_get_robust_list(tid, &head, &len) < 0 {
+            throw EngineError("get_robust_list", pid: tid, errno: .init(rawValue: errno))
+        }
+        th.futexRla = head
+        th.futexRlaLen = UInt32(len)
+        th.schedNice = Int32(stat.nice)
+        th.schedPolicy = stat.policy
+        th.schedPrio = stat.rtPriority
+        r.zero(4)
+        try r.call("prctl(PR_GET_PDEATHSIG)", Int32(SYS_prctl), prGetPdeathsig, r.addr(), 0, 0, 0)
+        th.pdeathSig = UInt32(bitPattern: r.load(Int32.self, at: 0))
+        th.comm = stat.comm
+        var conf = csys_rseq_configuration()
+        let n = csys_ptrace(Int(CSYS_PTRACE_GET_RSEQ_CONFIGURATION), tid,
+                            UnsafeMutableRawPointer(bitPattern: MemoryLayout<csys_rseq_configuration>.size), &conf)
+        if n < 0 { throw EngineError("PTRACE_GET_RSEQ_CONFIGURATION", pid: tid, errno: .init(rawValue: errno)) }
+        if conf.rseq_abi_pointer != 0 {
+            var e = RseqEntry()
+            e.rseqAbiPointer = conf.rseq_abi_pointer
+            e.rseqAbiSize = conf.rseq_abi_size
+            e.signature = conf.signature
+            th.rseqEntry = e
+        }
+    }
+
+    static func clearTidAddress(_ r: Remote) throws -> UInt64 {
+        r.zero(8)
+        try r.call("prctl(PR_GET_TID_ADDRESS)", Int32(SYS_prctl), prGetTidAddress, r.addr(), 0, 0, 0)
+        return r.load(UInt64.self, at: 0)
+    }
+
+    static func dumpMm(_ r: Remote, _ mm: inout MmEntry) throws {
+        mm.dumpable = Int32(truncatingIfNeeded: try r.call("prctl(PR_GET_DUMPABLE)", Int32(SYS_prctl), prGetDumpable, 0, 0, 0, 0))
+        mm.thpDisabled = try r.call("prctl(PR_GET_THP_DISABLE)", Int32(SYS_prctl), prGetThpDisable, 0, 0, 0, 0) != 0
+    }
+
+    static func timerslack(_ r: Remote) throws -> UInt64 {
+        UInt64(try r.call("prctl(PR_GET_TIMERSLACK)", Int32(SYS_prctl), prGetTimerslack, 0, 0, 0, 0))
+    }
+
+    // MARK: restore (in the task, before its creds change)
+
+    static func restoreLimits(_ r: Remote, _ tc: TaskCoreEntry) throws {
+        for (res, l) in tc.rlimits.rlimits.enumerated() {
+            r.store(l.cur, at: 0)
+            r.store(l.max, at: 8)
+            let ret = try r.raw(Int32(SYS_prlimit64), 0, UInt64(res), r.addr(), 0)
+            if ret < 0 {
+                throw EngineError("restore rlimit \(Limits.names[safe: res] ?? String(res))", pid: r.pid,
+                                  errno: .init(rawValue: Int32(-ret)),
+                                  reason: "cur \(l.cur) max \(l.max) (raising a hard limit needs CAP_SYS_RESOURCE)")
+            }
+        }
+    }
+
+    static func restoreTaskCore(_ r: Remote, _ tc: TaskCoreEntry) throws {
+        if tc.personality != 0 {
+            try r.call("personality", Int32(SYS_personality), UInt64(tc.personality))
+        }
+        let name = Array(tc.comm.utf8.prefix(15)) + [0]
+        r.storeBytes(name, at: 0)
+        try r.call("prctl(PR_SET_NAME)", Int32(SYS_prctl), prSetName, r.addr(), 0, 0, 0)
+        if tc.childSubreaper {
+            try r.call("prctl(PR_SET_CHILD_SUBREAPER)", Int32(SYS_prctl), prSetChildSubreaper, 1, 0, 0, 0)
+        }
+    }
+
+    static func restoreThreadCore(_ r: Remote, _ th: ThreadCoreEntry, clearTid: UInt64) throws {
+        if th.futexRla != 0 {
+            try r.call("set_robust_list", Int32(SYS_set_robust_list), th.futexRla, UInt64(th.futexRlaLen))
+        }
+        try r.call("set_tid_address", Int32(SYS_set_tid_address), clearTid)
+        if th.pdeathSig != 0 {
+            try r.call("prctl(PR_SET_PDEATHSIG)", Int32(SYS_prctl), prSetPdeathsig, UInt64(th.pdeathSig), 0, 0, 0)
+        }
+    }
+
+    /// Registers the dumped rseq area again; the task's memory must already be back.
+    static func restoreRseq(_ r: Remote, _ th: ThreadCoreEntry) throws {
+        guard th.hasRseqEntry else { return }
+        let e = th.rseqEntry
+        try r.call("rseq", Int32(SYS_rseq), e.rseqAbiPointer, UInt64(e.rseqAbiSize), 0, UInt64(e.signature))
+    }
+
+    /// dumpable resets whenever the uid changes, so this comes after the creds.
+    static func restoreAfterCreds(_ r: Remote, _ mm: MmEntry, timerslack: UInt64?) throws {
+        if mm.hasDumpable {
+            try r.call("prctl(PR_SET_DUMPABLE)", Int32(SYS_prctl), prSetDumpable, UInt64(mm.dumpable), 0, 0, 0)
+        }
+        if mm.hasThpDisabled && mm.thpDisabled {
+            try r.call("prctl(PR_SET_THP_DISABLE)", Int32(SYS_prctl), prSetThpDisable, 1, 0, 0, 0)
+        }
+        if let t = timerslack {
+            try r.call("prctl(PR_SET_TIMERSLACK)", Int32(SYS_prctl), prSetTimerslack, t, 0, 0, 0)
+        }
+    }
+
+    /// Written from outside through /proc, where the kernel checks our privileges, not the task's.
+    static func restoreProcKnobs(pid: Int32, _ tc: TaskCoreEntry) throws {
+        if tc.hasOomScoreAdj {
+            try writeProc("/proc/\(pid)/oom_score_adj", "\(tc.oomScoreAdj)", pid: pid)
+        }
+        if tc.hasLoginuid, let cur = try? ProcFile.readText("/proc/\(pid)/loginuid"),
+           UInt32(cur.trimmedHex()) != tc.loginuid {
+            try writeProc("/proc/\(pid)/loginuid", "\(tc.loginuid)", pid: pid)
+        }
+    }
+
+    static func writeProc(_ path: String, _ value: String, pid: Int32) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw EngineError("open", pid: pid, path: path, errno: .init(rawValue: errno)) }
+        defer { close(fd) }
+        var v = value
+        let n = v.withUTF8 { write(fd, $0.baseAddress, $0.count) }
+        if n < 0 { throw EngineError("write \(value) to", pid: pid, path: path, errno: .init(rawValue: errno)) }
+    }
+}
+
+extension String {
+    /// The first line without surrounding blanks (for one-value /proc files).
+    func trimmedHex() -> String {
+        String((split(separator: "\n").first ?? "").filter { $0 != " " && $0 != "\t" })
+    }
+}
+
+extension Array {
+    subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
+}

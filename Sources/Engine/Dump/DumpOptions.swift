@@ -1,0 +1,27 @@
+/// What `criu dump` was asked to do.
+public struct DumpOptions: Sendable {
+    public enum After: Sendable { case kill, leaveRunning, leaveStopped }
+
+    public var pid: Int32
+    public var imagesDir: String
+    public var after: After = .kill
+    public var shellJob = false
+    /// Longest a single wait for the task may take.
+    public var timeoutSeconds: Int = 10
+    public var faults = Faults(environment: nil)
+
+    public init(pid: Int32, imagesDir: String) {
+        self.pid = pid
+        self.imagesDir = imagesDir
+    }
+}
+
+/// Figures a dump reports, also written to stats-dump.
+public struct DumpStats: Sendable {
+    public var freezingMicros: UInt32 = 0
+    public var frozenMicros: UInt32 = 0
+    public var memdumpMicros: UInt32 = 0
+    public var memwriteMicros: UInt32 = 0
+    public var pagesScanned: UInt64 = 0
+    public var pagesWritten: UInt64 = 0
+}

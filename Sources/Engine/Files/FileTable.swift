@@ -1,0 +1,49 @@
+import Glibc
+import CSys
+import Images
+
+/// A task's fd table: each fd with the id of the file it refers to. Fds that share one open file
+/// description (dup, inherited) share one id, found with kcmp(KCMP_FILE).
+enum FileTable {
+    private static let kcmpFile: Int32 = 0
+
+    static func dump(pid: Int32, context: FileDumpContext, shellJob: Bool) throws -> [FdinfoEntry] {
+        var out: [FdinfoEntry] = []
+        var seen: [(fd: Int32, id: UInt32, type: FdTypes, dev: UInt64, ino: UInt64)] = []
+        for entry in try Fds.list(pid: pid) {
+            let fd = try inspect(pid: pid, entry)
+            let dev = UInt64(fd.stat.st_dev), ino = UInt64(fd.stat.st_ino)
+            var e = FdinfoEntry()
+            e.fd = UInt32(fd.fd)
+            e.flags = fd.closeOnExec ? UInt32(FD_CLOEXEC) : 0
+            if let same = seen.first(where: { $0.dev == dev && $0.ino == ino
+                                              && csys_sys_kcmp(pid, pid, kcmpFile, UInt(fd.fd), UInt($0.fd)) == 0 }) {
+                e.id = same.id
+                e.type = same.type
+            } else {
+                guard let kind = FileKinds.all.first(where: { $0.matches(fd) }) else {
+                    let what = FileKinds.describe(fd)
+                    let hint = what == "terminal" && !shellJob ? "; use --shell-job for a task on a terminal" : ""
+                    throw EngineError("dump", pid: pid, fd: fd.fd,
+                                      reason: "\(what) (\(fd.link)) is not supported yet\(hint)")
+                }
+                e.id = try kind.dump(fd, context: context)
+                e.type = kind.type
+                seen.append((fd.fd, e.id, e.type, dev, ino))
+            }
+            out.append(e)
+        }
+        return out
+    }
+
+    static func inspect(pid: Int32, _ entry: FdEntry) throws -> OpenFd {
+        let info = try Fdinfo.read(pid: pid, fd: entry.fd)
+        var st = stat()
+        let path = "/proc/\(pid)/fd/\(entry.fd)"
+        if csys_stat(path, &st) != 0 {
+            throw EngineError("stat", pid: pid, fd: entry.fd, path: entry.link, errno: .init(rawValue: errno))
+        }
+        return OpenFd(pid: pid, fd: entry.fd, link: entry.link, target: entry.target, info: info, stat: st,
+                      closeOnExec: info.flags & UInt32(O_CLOEXEC) != 0)
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Engine
+import Glibc
+
+/// `criu dump`: checkpoint a process into an images directory.
+struct Dump: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Checkpoint a process into image files.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: [.customShort("t"), .customLong("tree")], help: "Pid of the process to dump.")
+    var tree: Int32
+
+    @Flag(name: [.customShort("R"), .customLong("leave-running")], help: "Let the process run on after the dump.")
+    var leaveRunning = false
+
+    @Flag(name: .customLong("leave-stopped"), help: "Leave the process stopped after the dump.")
+    var leaveStopped = false
+
+    @Flag(name: [.customShort("j"), .customLong("shell-job")], help: "The process was started from a shell and uses its terminal.")
+    var shellJob = false
+
+    @Option(name: .customLong("timeout"), help: "Seconds any single wait for the process may take.")
+    var timeout: Int = 10
+
+    @Option(name: .customLong("status-fd"), help: "Write one zero byte to this fd when the dump is done.")
+    var statusFd: Int32?
+
+    @Option(name: .customLong("pidfile"), help: "Accepted for compatibility; dump writes no pidfile.")
+    var pidfile: String?
+
+    func validate() throws {
+        if leaveRunning && leaveStopped { throw ValidationError("--leave-running and --leave-stopped exclude each other") }
+        if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+    }
+
+    func run() throws {
+        let log = try setUpLogging(logFile: common.logFile, workDir: common.effectiveWorkDir,
+                                   verbosity: common.verbosity, label: "dump")
+        var o = DumpOptions(pid: tree, imagesDir: common.imagesDir)
+        o.after = leaveRunning ? .leaveRunning : leaveStopped ? .leaveStopped : .kill
+        o.shellJob = shellJob
+        o.timeoutSeconds = timeout
+        o.faults = Faults.fromEnvironment()
+        do {
+            _ = try Dumper(options: o, logger: log).run()
+        } catch {
+            log.error("\(error)")
+            throw ExitCode(1)
+        }
+        log.info("Dumping finished successfully")
+        if let statusFd { signalReady(statusFd) }
+    }
+}
+
+/// CRIU's --status-fd protocol: one zero byte, then the fd is closed.
+func signalReady(_ fd: Int32) {
+    var zero: UInt8 = 0
+    _ = write(fd, &zero, 1)
+    close(fd)
+}
