@@ -144,3 +144,37 @@ import Testing
         #expect(try Smaps.read(pid: getpid()).count > 0)
     }
 }
+
+@Suite struct OtherUserTests {
+    /// The engine (root without CAP_SYS_RESOURCE) must read tasks of other users. A child that switched
+    /// to nobody is also non-dumpable, which makes its /proc files root-owned: still readable for us.
+    @Test func readsATaskOfAnotherUser() throws {
+        try #require(getuid() == 0, "needs root to switch the child to another user")
+        let child = ChildProcess { report in
+            guard setgroups(0, nil) == 0, setgid(65534) == 0, setuid(65534) == 0 else {
+                report(0)
+                return
+            }
+            let m = mmap(nil, 4 * testPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+            m.storeBytes(of: 7, toByteOffset: 3 * testPageSize, as: UInt8.self)
+            report(UInt64(UInt(bitPattern: m)))
+        }
+        defer { child.kill() }
+        let base = child.next()
+        try #require(base != 0, "child could not switch to uid 65534")
+        let pid = child.pid
+        let s = try Status.read(pid: pid)
+        #expect(s.uid == [65534, 65534, 65534, 65534] && s.gid == [65534, 65534, 65534, 65534] && s.groups == [])
+        #expect(try Limits.read(pid: pid).count == 16)
+        #expect(try Stat.read(pid: pid).startCode != 0, "mm fields are visible to us")
+        #expect(try Auxv.read(pid: pid).count > 5)
+        let page = UInt64(testPageSize)
+        let pm = try Pagemap(pid: pid)
+        #expect(try pm.scan(start: base, end: base + 4 * page, filter: PageFilter.all).runs == [PageRun(start: base + 3 * page, nrPages: 1)])
+        #expect(try pm.readEntries(start: base, end: base + 4 * page, filter: PageFilter.all).total == 1)
+        let exe = try TaskLinks.exe(pid: pid)
+        let vma = try #require(try Maps.read(pid: pid).first { $0.path == exe })
+        #expect(try Maps.mapFileTarget(pid: pid, vma: vma) == exe)
+        #expect(try Fds.list(pid: pid).count > 0)
+    }
+}

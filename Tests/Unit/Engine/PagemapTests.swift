@@ -141,3 +141,24 @@ private func pages(_ p: PresentPages, from base: UInt64) -> [UInt64] {
         }
     }
 }
+
+@Suite struct PagemapWholeProcessTests {
+    /// Every VMA of a real process (program, libraries, heap, stack, vdso...): both methods agree.
+    @Test func bothMethodsAgreeOnEveryVMA() throws {
+        let child = ChildProcess { report in report(1) }
+        defer { child.kill() }
+        try #require(child.next() == 1)
+        let pm = try Pagemap(pid: child.pid)
+        var disagreements: [String] = []
+        var total: UInt64 = 0
+        for v in try Maps.read(pid: child.pid) where v.kind != .vsyscall {
+            let filter: PageFilter = v.path != nil && !v.shared ? .anonymousOnly : .all
+            let a = try pm.scan(start: v.start, end: v.end, filter: filter)
+            let b = try pm.readEntries(start: v.start, end: v.end, filter: filter)
+            if a != b { disagreements.append("\(v.kind) \(filter): scan \(a.runs) entries \(b.runs)") }
+            total += a.total
+        }
+        #expect(disagreements == [])
+        #expect(total > 0, "a forked child has written pages (at least its stack)")
+    }
+}
