@@ -162,3 +162,29 @@ private func pages(_ p: PresentPages, from base: UInt64) -> [UInt64] {
         #expect(total > 0, "a forked child has written pages (at least its stack)")
     }
 }
+
+@Suite struct PagemapManyRunsTests {
+    /// More runs than the kernel's internal 512-region buffer and than our vector: the paths where the
+    /// kernel's walk_end has to be handled with care (it is stale after a complete walk on 6.18).
+    @Test func manyRunsAreReportedOnceEach() throws {
+        let n = 8192
+        let child = ChildProcess { report in
+            let m = mmap(nil, n * testPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+            _ = madvise(m, n * testPageSize, MADV_NOHUGEPAGE)
+            var i = 0
+            while i < n { m.storeBytes(of: 1, toByteOffset: i * testPageSize, as: UInt8.self); i += 3 }
+            report(UInt64(UInt(bitPattern: m)))
+        }
+        defer { child.kill() }
+        let base = child.next()
+        try #require(base != 0)
+        let pm = try Pagemap(pid: child.pid)
+        let expected = (0..<UInt64(n)).filter { $0 % 3 == 0 }.map { PageRun(start: base + $0 * page, nrPages: 1) }
+        for c in [4096, 2731, 1000, 513, 512, 7] {
+            pm.chunk = c
+            let s = try pm.scan(start: base, end: base + UInt64(n) * page, filter: .all)
+            #expect(s.runs == expected, "vector of \(c): \(s.runs.count) runs, \(s.total) pages")
+            #expect(try pm.readEntries(start: base, end: base + UInt64(n) * page, filter: .all).runs == expected)
+        }
+    }
+}
