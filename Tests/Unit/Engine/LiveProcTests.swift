@@ -29,7 +29,7 @@ import Testing
             _ = flock(ffd, LOCK_EX)
             _ = setrlimit(__rlimit_resource_t(7), &nofile)
             let c = open("/proc/thread-self/comm", O_WRONLY)
-            _ = write(c, "x) (y z", 7)
+            _ = write(c, "x) (y\\z\n1", 9)
             close(c)
             report(1)
         }
@@ -40,7 +40,7 @@ import Testing
         let pid = child.pid
 
         let st = try Stat.read(pid: pid)
-        #expect(st.pid == pid && st.ppid == getpid() && st.comm == "x) (y z" && st.state == "S")
+        #expect(st.pid == pid && st.ppid == getpid() && st.comm == "x) (y\\z\n1" && st.state == "S")
         #expect(st.numThreads == 1 && st.exitSignal == SIGCHLD)
         #expect(st.startCode < st.endCode && st.startData < st.endData && st.startBrk > 0)
         #expect(st.argStart < st.argEnd && st.argEnd <= st.envStart && st.envStart < st.envEnd)
@@ -48,7 +48,7 @@ import Testing
 
         let s = try Status.read(pid: pid)
         #expect(s.pid == pid && s.tgid == pid && s.ppid == getpid() && s.tracerPid == 0)
-        #expect(s.name == "x) (y z" && s.umask == 0o027 && s.threads == 1)
+        #expect(s.name == "x) (y\\z\n1" && s.umask == 0o027 && s.threads == 1)
         #expect(s.sigBlocked & (1 << (UInt64(SIGUSR1) - 1)) != 0)
         #expect(s.sigIgnored & (1 << (UInt64(SIGUSR2) - 1)) != 0)
         #expect(s.uid == Array(repeating: getuid(), count: 4) && s.gid == Array(repeating: getgid(), count: 4))
