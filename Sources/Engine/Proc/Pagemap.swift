@@ -68,7 +68,8 @@ public final class Pagemap {
 
     deinit { close(fd) }
 
-    /// Present pages of [start, end), with PAGEMAP_SCAN when the kernel has it.
+    /// Present pages of [start, end), with PAGEMAP_SCAN when the kernel has it. [vsyscall] is outside
+    /// the task's address space and gives an error: callers skip it.
     public func present(start: UInt64, end: UInt64, filter: PageFilter) throws(ProcError) -> PresentPages {
         if !scanUnsupported {
             do {

@@ -188,3 +188,14 @@ private func pages(_ p: PresentPages, from base: UInt64) -> [UInt64] {
         }
     }
 }
+
+@Suite struct PagemapOutsideTests {
+    /// [vsyscall] lies above the task's address space: pagemap has no entries for it, and both methods
+    /// say so with an error instead of an empty (and wrong) answer. The engine skips that VMA.
+    @Test func vsyscallIsAnError() throws {
+        let pm = try Pagemap(pid: getpid())
+        guard let v = try Maps.read(pid: getpid()).first(where: { $0.kind == .vsyscall }) else { return }
+        #expect(throws: ProcError.self) { try pm.scan(start: v.start, end: v.end, filter: .all) }
+        #expect(throws: ProcError.self) { try pm.readEntries(start: v.start, end: v.end, filter: .all) }
+    }
+}
