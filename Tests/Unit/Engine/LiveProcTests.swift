@@ -37,6 +37,7 @@ import Testing
         close(p[1]); close(efd); close(ffd)
         defer { close(p[0]) }
         try #require(child.next() == 1)
+        try #require(child.waitSleeping())
         let pid = child.pid
 
         let st = try Stat.read(pid: pid)

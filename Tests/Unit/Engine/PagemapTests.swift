@@ -40,7 +40,10 @@ private func pages(_ p: PresentPages, from base: UInt64) -> [UInt64] {
         let child = ChildProcess { report in
             let m = mmap(nil, n * testPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
             _ = madvise(m, n * testPageSize, MADV_NOHUGEPAGE)
-            for i in [0, 1, 5] { m.storeBytes(of: UInt8(i + 1), toByteOffset: i * testPageSize, as: UInt8.self) }
+            // No array literal here: the child must not allocate (see ChildProcess).
+            m.storeBytes(of: 1, toByteOffset: 0 * testPageSize, as: UInt8.self)
+            m.storeBytes(of: 2, toByteOffset: 1 * testPageSize, as: UInt8.self)
+            m.storeBytes(of: 6, toByteOffset: 5 * testPageSize, as: UInt8.self)
             // A read fault maps the shared zero page: present, but nothing to dump.
             _ = madvise(m + 9 * testPageSize, testPageSize, MADV_POPULATE_READ)
             report(UInt64(UInt(bitPattern: m)))
