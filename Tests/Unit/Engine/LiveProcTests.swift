@@ -179,3 +179,38 @@ import Testing
         #expect(try Fds.list(pid: pid).count > 0)
     }
 }
+
+@Suite struct LiveTaskValuesTests {
+    @Test func timersAndSingleValuesOfAChild() throws {
+        var sev = sigevent()
+        sev.sigev_notify = Int32(SIGEV_SIGNAL)
+        sev.sigev_signo = SIGUSR1
+        sev.sigev_value.sival_ptr = UnsafeMutableRawPointer(bitPattern: 0x1234)
+        let child = ChildProcess { report in
+            var a: timer_t? = nil, b: timer_t? = nil
+            guard timer_create(CLOCK_MONOTONIC, &sev, &a) == 0, timer_create(CLOCK_REALTIME, nil, &b) == 0 else {
+                report(0)
+                return
+            }
+            let fd = open("/proc/self/oom_score_adj", O_WRONLY)
+            _ = write(fd, "123", 3)
+            close(fd)
+            report(UInt64(UInt(bitPattern: a)) << 32 | UInt64(UInt(bitPattern: b)))
+        }
+        defer { child.kill() }
+        let ids = child.next()
+        try #require(ids != 0)
+        let t = try Timers.read(pid: child.pid).sorted { $0.id < $1.id }
+        try #require(t.count == 2)
+        let a = t.first { $0.id == Int32(ids >> 32) }, b = t.first { $0.id == Int32(ids & 0xffff_ffff) }
+        #expect(a == PosixTimerInfo(id: Int32(ids >> 32), signal: SIGUSR1, sigval: 0x1234, notify: .signal,
+                                    toThread: false, target: child.pid, clockId: CLOCK_MONOTONIC))
+        // A NULL sigevent means SIGALRM to the process.
+        #expect(b?.signal == SIGALRM && b?.notify == .signal && b?.target == child.pid && b?.clockId == CLOCK_REALTIME)
+        #expect(try TaskValues.oomScoreAdj(pid: child.pid) == 123)
+        #expect(try TaskValues.personality(pid: child.pid) == (try TaskValues.personality(pid: getpid())))
+        #expect(try TaskValues.timerSlackNs(pid: child.pid) > 0)
+        #expect(try TaskValues.coredumpFilter(pid: child.pid) == (try TaskValues.coredumpFilter(pid: getpid())))
+        #expect(try Status.read(pid: child.pid).thpEnabled == true)
+    }
+}
