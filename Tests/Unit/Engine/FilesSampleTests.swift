@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import Engine
 
@@ -112,5 +113,21 @@ import Testing
         #expect(TextFields.unescapeOctal("a\\040b\\134\\012") == "a b\\\n")
         #expect(TextFields.unescapeOctal("trailing\\04") == "trailing\\04")
         #expect(TextFields.unescapeOctal("not\\999") == "not\\999")
+    }
+}
+
+@Suite struct NamespaceTests {
+    @Test func links() throws {
+        #expect(try Namespaces.parseLink("net:[4026531840]") == NamespaceId(name: "net", inode: 4026531840))
+        #expect(throws: ProcError.self) { try Namespaces.parseLink("/proc/1/ns/net") }
+        #expect(throws: ProcError.self) { try Namespaces.parseLink("net:[x]") }
+    }
+
+    @Test func ownNamespacesAreSeen() throws {
+        let ns = try Namespaces.read(pid: getpid())
+        for kind in ["mnt", "net", "pid", "user", "uts", "ipc"] {
+            #expect(ns.contains { $0.name == kind && $0.inode != 0 }, "\(kind)")
+        }
+        #expect(ns.map { $0.name } == ns.map { $0.name }.sorted())
     }
 }
