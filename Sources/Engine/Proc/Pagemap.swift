@@ -1,5 +1,7 @@
+// This file imports CSys and not Glibc: CSys's headers are built with _GNU_SOURCE, and a Swift file
+// that sees both modules fails on differing definitions (fd_set, __rusage_who). CSys re-exports the
+// libc calls needed here (pread, close, sysconf).
 import CSys
-
 import SystemPackage
 
 /// A run of consecutive pages that hold data worth dumping.
@@ -37,7 +39,8 @@ public struct PresentPages: Equatable, Sendable {
 /// Which pages of a range to report. Pages must be present in RAM or in swap; the shared zero page
 /// (what a read of never-written anonymous memory maps) is never reported: it holds nothing.
 public enum PageFilter: Sendable {
-    /// Every such page: anonymous memory, and shmem pages of shared mappings.
+    /// Every such page: anonymous memory, and the shmem pages of shared mappings that this task has
+    /// mapped (shmem pages it never touched, or that went to swap, have no entry in its page tables).
     case all
     /// Only anonymous pages: in a private file mapping these are the copies the task wrote; the
     /// unmodified page-cache pages come back from the file and are not dumped.
