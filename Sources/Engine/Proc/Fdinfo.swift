@@ -9,8 +9,9 @@ public struct FdInfo: Equatable, Sendable {
     public var flags: UInt32
     public var mntId: Int32
     public var ino: UInt64
-    /// Every line after the generic ones, split at the first ':' ("eventfd-count", "0"). Repeated keys
-    /// (one "tfd:" per epoll target, one "inotify wd:..." per watch) stay in order.
+    /// Every line after the generic ones, split at the first ':' ("eventfd-count", "0"); inotify and
+    /// fanotify mark lines under the key "inotify"/"fanotify" with the rest of the line as value.
+    /// Repeated keys (one "tfd" per epoll target, one "inotify" per watch) stay in order.
     public var extra: [(key: String, value: String)]
 
     public static func == (a: FdInfo, b: FdInfo) -> Bool {
@@ -30,6 +31,12 @@ public enum Fdinfo {
         var pos: UInt64?, flags: UInt32?, mnt: Int32?, ino: UInt64?
         var extra: [(key: String, value: String)] = []
         for line in TextFields.lines(text) {
+            // Mark lines carry their own "k:v" pairs after a kind word: "inotify wd:1 ino:2a ...",
+            // "fanotify flags:10 event-flags:0", "fanotify ino:... mflags:0 mask:...".
+            for kind in ["inotify ", "fanotify "] where line.hasPrefix(kind) {
+                extra.append((String(kind.dropLast()), String(line.dropFirst(kind.count).trimmingSpaces())))
+            }
+            if line.hasPrefix("inotify ") || line.hasPrefix("fanotify ") { continue }
             guard let (k, v) = TextFields.keyValue(line) else {
                 throw .malformed(source, "not a \"key: value\" line: \"\(line)\"")
             }

@@ -102,42 +102,62 @@ public enum Maps {
 
     /// True when a line is a VMA header ("start-end perms ..."), as opposed to a smaps "Key: value" line.
     static func isHeader(_ line: Substring) -> Bool {
-        guard let dash = line.firstIndex(of: "-"), dash != line.startIndex else { return false }
-        return line[line.startIndex..<dash].allSatisfy { $0.isHexDigit }
+        let u = line.utf8
+        guard let dash = u.firstIndex(of: UInt8(ascii: "-")), dash != u.startIndex else { return false }
+        return u[u.startIndex..<dash].allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     static func parseLine(_ line: Substring, source: String) throws(ProcError) -> VMA {
-        // Five space-separated fields, then padding, then the name (which may itself contain spaces).
-        var rest = line[...]
-        var fields: [Substring] = []
-        for _ in 0..<5 {
-            guard let sp = rest.firstIndex(of: " ") else {
-                // An anonymous mapping may end right after the inode with no trailing space.
-                fields.append(rest)
-                rest = rest[rest.endIndex...]
-                break
+        // "start-end perms offset major:minor inode", padding, then the name (which may contain spaces).
+        let u = line.utf8
+        var i = u.startIndex
+        func field(_ what: String, _ radix: UInt64, _ stop: UInt8, optionalStop: Bool = false) throws(ProcError) -> UInt64 {
+            var v: UInt64 = 0
+            var digits = 0
+            while i < u.endIndex, u[i] != stop {
+                let c = u[i]
+                let d: UInt64
+                switch c {
+                case 0x30...0x39: d = UInt64(c - 0x30)
+                case 0x61...0x66: d = UInt64(c - 0x61 + 10)
+                default: throw .malformed(source, "\(what): unexpected character in \"\(line)\"")
+                }
+                guard d < radix, digits < 20 else { throw .malformed(source, "\(what): bad number in \"\(line)\"") }
+                v = v &* radix &+ d
+                digits += 1
+                i = u.index(after: i)
             }
-            fields.append(rest[rest.startIndex..<sp])
-            rest = rest[rest.index(after: sp)...]
+            guard digits > 0, i < u.endIndex || optionalStop else {
+                throw .malformed(source, "\(what): missing in \"\(line)\"")
+            }
+            if i < u.endIndex { i = u.index(after: i) }
+            return v
         }
-        guard fields.count == 5 else { throw .malformed(source, "maps line has too few fields: \"\(line)\"") }
-        let range = fields[0].split(separator: "-", omittingEmptySubsequences: false)
-        guard range.count == 2 else { throw .malformed(source, "address range: \"\(fields[0])\"") }
-        let start: UInt64 = try TextFields.hex(range[0], source, "start")
-        let end: UInt64 = try TextFields.hex(range[1], source, "end")
-        guard start < end else { throw .malformed(source, "empty or inverted range: \"\(fields[0])\"") }
-        let perms = Array(fields[1].utf8)
-        guard perms.count == 4 else { throw .malformed(source, "permissions: \"\(fields[1])\"") }
+        let start = try field("start", 16, UInt8(ascii: "-"))
+        let end = try field("end", 16, 0x20)
+        guard start < end else { throw .malformed(source, "empty or inverted range in \"\(line)\"") }
+        var perms: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+        func perm() throws(ProcError) -> UInt8 {
+            guard i < u.endIndex else { throw .malformed(source, "permissions: \"\(line)\"") }
+            defer { i = u.index(after: i) }
+            return u[i]
+        }
+        perms = (try perm(), try perm(), try perm(), try perm())
+        guard i < u.endIndex, u[i] == 0x20 else { throw .malformed(source, "permissions: \"\(line)\"") }
+        i = u.index(after: i)
         var prot: Prot = []
-        if perms[0] == UInt8(ascii: "r") { prot.insert(.read) }
-        if perms[1] == UInt8(ascii: "w") { prot.insert(.write) }
-        if perms[2] == UInt8(ascii: "x") { prot.insert(.exec) }
-        let offset: UInt64 = try TextFields.hex(fields[2], source, "offset")
-        let (ma, mi) = try TextFields.devPair(fields[3], radix: 16, source)
-        let inode: UInt64 = try TextFields.dec(fields[4], source, "inode")
-        while rest.first == " " { rest = rest.dropFirst() }
-        return VMA(start: start, end: end, prot: prot, shared: perms[3] == UInt8(ascii: "s"), offset: offset,
-                   devMajor: ma, devMinor: mi, inode: inode, kind: kind(of: rest))
+        if perms.0 == UInt8(ascii: "r") { prot.insert(.read) }
+        if perms.1 == UInt8(ascii: "w") { prot.insert(.write) }
+        if perms.2 == UInt8(ascii: "x") { prot.insert(.exec) }
+        let offset = try field("offset", 16, 0x20)
+        let ma = try field("device major", 16, UInt8(ascii: ":"))
+        let mi = try field("device minor", 16, 0x20)
+        // An anonymous mapping may end right after the inode, with no trailing space.
+        let inode = try field("inode", 10, 0x20, optionalStop: true)
+        while i < u.endIndex, u[i] == 0x20 { i = u.index(after: i) }
+        guard ma <= UInt32.max, mi <= UInt32.max else { throw .malformed(source, "device in \"\(line)\"") }
+        return VMA(start: start, end: end, prot: prot, shared: perms.3 == UInt8(ascii: "s"), offset: offset,
+                   devMajor: UInt32(ma), devMinor: UInt32(mi), inode: inode, kind: kind(of: line[i...]))
     }
 
     static func kind(of name: Substring) -> VMAKind {

@@ -1,5 +1,7 @@
+// This file imports CSys and not Glibc: CSys's headers are built with _GNU_SOURCE, and a Swift file
+// that sees both modules fails on differing definitions (fd_set, __rusage_who). CSys re-exports the
+// libc calls needed here (pread, close, sysconf).
 import CSys
-
 import SystemPackage
 
 /// A run of consecutive pages that hold data worth dumping.
@@ -15,6 +17,14 @@ public struct PresentPages: Equatable, Sendable {
     public var total: UInt64 { runs.reduce(0) { $0 + $1.nrPages } }
     public init(runs: [PageRun] = []) { self.runs = runs }
 
+    /// Append the pages of [start, end) that lie beyond the last run (regions arrive in address order;
+    /// anything below the last run's end was already reported by an earlier call).
+    mutating func addClipped(_ start: UInt64, _ end: UInt64, pageSize: UInt64) {
+        var s = start
+        if let last = runs.last { s = max(s, last.start + last.nrPages * pageSize) }
+        if s < end { add(s, (end - s) / pageSize, pageSize: pageSize) }
+    }
+
     /// Append one run, merging it with the last one when they touch.
     mutating func add(_ start: UInt64, _ nrPages: UInt64, pageSize: UInt64) {
         if nrPages == 0 { return }
@@ -29,7 +39,8 @@ public struct PresentPages: Equatable, Sendable {
 /// Which pages of a range to report. Pages must be present in RAM or in swap; the shared zero page
 /// (what a read of never-written anonymous memory maps) is never reported: it holds nothing.
 public enum PageFilter: Sendable {
-    /// Every such page: anonymous memory, and shmem pages of shared mappings.
+    /// Every such page: anonymous memory, and the shmem pages of shared mappings that this task has
+    /// mapped (shmem pages it never touched, or that went to swap, have no entry in its page tables).
     case all
     /// Only anonymous pages: in a private file mapping these are the copies the task wrote; the
     /// unmodified page-cache pages come back from the file and are not dumped.
@@ -60,16 +71,14 @@ public final class Pagemap {
 
     deinit { close(fd) }
 
-    /// Present pages of [start, end), with PAGEMAP_SCAN when the kernel has it.
+    /// Present pages of [start, end), with PAGEMAP_SCAN when the kernel has it. [vsyscall] is outside
+    /// the task's address space and gives an error: callers skip it.
     public func present(start: UInt64, end: UInt64, filter: PageFilter) throws(ProcError) -> PresentPages {
         if !scanUnsupported {
             do {
                 return try scan(start: start, end: end, filter: filter)
-            } catch let e where e.errno == .notSupported || e.errno == .noSuchFileOrDirectory
-                || e.errno == .invalidArgument {
-                // ENOTTY on kernels before 6.7 (SystemPackage has no case for it, hence rawValue below).
-                scanUnsupported = true
             } catch let e where e.errno?.rawValue == ENOTTY {
+                // Before Linux 6.7 the pagemap file has no ioctls at all.
                 scanUnsupported = true
             }
         }
@@ -108,9 +117,12 @@ public final class Pagemap {
                                 errno: Errno(rawValue: e))
             }
             for r in regions[0..<Int(n)] {
-                result.add(r.start, (r.end - r.start) / pageSize, pageSize: pageSize)
+                result.addClipped(r.start, r.end, pageSize: pageSize)
             }
-            // walk_end says how far the kernel got; it stops early only when the vector is full.
+            // A call stops early only when the vector is full; otherwise it walked the whole range.
+            // Its walk_end is not to be trusted then: on 6.18 it is stale (left at the last point where
+            // the kernel's internal 512-region buffer filled), and resuming there repeats regions.
+            if Int(n) < regions.count { break }
             guard arg.walk_end > cursor else {
                 throw ProcError(path: path, "PAGEMAP_SCAN", detail: "no progress at 0x\(String(cursor, radix: 16))")
             }

@@ -40,26 +40,20 @@ public enum ProcFile {
         if fd < 0 { throw ProcError(path: path, "open", errno: Errno(rawValue: Glibc.errno)) }
         defer { close(fd) }
         var out: [UInt8] = []
-        var chunk = 16 << 10
+        // seq_file hands out about a page per read however much we ask for, so read into a fixed
+        // scratch buffer and append what came.
+        var scratch = [UInt8](repeating: 0, count: 64 << 10)
         while true {
-            if out.count >= limit {
-                throw ProcError(path: path, "read", detail: "larger than the \(limit)-byte limit")
-            }
-            let want = min(chunk, limit - out.count)
-            let old = out.count
-            out.append(contentsOf: repeatElement(0, count: want))
             var n = 0
             repeat {
-                n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + old, want) }
+                n = scratch.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
             } while n < 0 && Glibc.errno == EINTR
-            if n < 0 {
-                let e = Glibc.errno
-                throw ProcError(path: path, "read", errno: Errno(rawValue: e))
-            }
-            out.removeLast(want - n)
+            if n < 0 { throw ProcError(path: path, "read", errno: Errno(rawValue: Glibc.errno)) }
             if n == 0 { return out }
-            // Big files (smaps of a large task) come in page-sized pieces; grow reads geometrically.
-            if chunk < (1 << 20) { chunk *= 2 }
+            if out.count + n > limit {
+                throw ProcError(path: path, "read", detail: "larger than the \(limit)-byte limit")
+            }
+            out.append(contentsOf: scratch[0..<n])
         }
     }
 

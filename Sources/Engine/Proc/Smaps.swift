@@ -56,6 +56,12 @@ public struct VmFlags: Equatable, Sendable {
         ("mt", .mte), ("lf", .lockOnFault), ("ui", .uffdMinor), ("dp", .droppable),
     ]
 
+    /// The table keyed by the two letters packed into 16 bits, for matching without building strings.
+    static let codes: [(UInt16, Known)] = table.map { (name, k) in
+        let u = Array(name.utf8)
+        return (UInt16(u[0]) << 8 | UInt16(u[1]), k)
+    }
+
     public var known: Known
     /// Mnemonics this code does not know, in the order the kernel printed them.
     public var unknown: [String]
@@ -71,7 +77,8 @@ public struct VmFlags: Equatable, Sendable {
     public static func parse(_ value: Substring) -> VmFlags {
         var f = VmFlags()
         for w in TextFields.words(value) {
-            if let hit = table.first(where: { $0.0 == w }) {
+            let u = w.utf8
+            if u.count == 2, let hit = codes.first(where: { $0.0 == UInt16(u.first!) << 8 | UInt16(u.last!) }) {
                 f.known.insert(hit.1)
             } else {
                 f.unknown.append(String(w))

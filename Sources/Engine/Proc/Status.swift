@@ -37,6 +37,8 @@ public struct TaskStatus: Equatable, Sendable {
     public var seccompMode: Int32
     public var seccompFilters: Int32?
     public var threads: Int32
+    /// "THP_enabled": false when PR_SET_THP_DISABLE is in force (Linux 5.0+; nil when absent).
+    public var thpEnabled: Bool?
     /// Every line as printed, for fields not modelled above.
     public var raw: [String: String]
 }
@@ -108,6 +110,7 @@ public enum Status {
                 try TextFields.dec(v, source, "Seccomp_filters")
             },
             threads: try int("Threads"),
+            thpEnabled: values["THP_enabled"].map { $0 == "1" },
             raw: raw)
     }
 

@@ -1,5 +1,4 @@
-import CSys
-
+import CSys  // not Glibc as well: see Pagemap.swift
 
 /// The page frames of the kernel's shared zero pages. Reading never-written anonymous memory maps the
 /// zero page (or, in THP regions, the huge zero page); pagemap entries show such pages as present, and

@@ -1,4 +1,5 @@
 import Glibc
+@testable import Engine
 
 /// A process a test forks, inspects and kills. The body runs in the child right after fork. Other test
 /// threads may hold malloc's lock at that moment, so the body must only make plain system calls and
@@ -40,6 +41,15 @@ final class ChildProcess {
             got += n
         }
         return v
+    }
+
+    /// Wait (up to two seconds) until the child sleeps in pause(), so that /proc shows a still task.
+    func waitSleeping() -> Bool {
+        for _ in 0..<200 {
+            if let st = try? Stat.read(pid: pid), st.state == "S" { return true }
+            usleep(10_000)
+        }
+        return false
     }
 
     func kill() {

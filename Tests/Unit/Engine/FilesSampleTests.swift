@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import Engine
 
@@ -18,6 +19,8 @@ import Testing
         tfd:        5 events:       19 data:                5  pos:0 ino:3 sdev:f
         tfd:        7 events:        1 data:       ffffffffffffffff  pos:0 ino:4 sdev:f
         inotify wd:1 ino:2a sdev:800001 mask:fff ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:2a0000000b3c8f17
+        inotify wd:2 ino:2b sdev:800001 mask:2 ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:2b0000000b3c8f17
+        settime flags:	01
         lock:\t1: POSIX  ADVISORY  WRITE 21919 fe:00:253911 0 EOF
 
         """
@@ -26,10 +29,18 @@ import Testing
         let t = Fdinfo.tokens(i.values("tfd")[1])
         #expect(t.map { $0.key } == ["", "events", "data", "pos", "ino", "sdev"])
         #expect(t.map { $0.value } == ["7", "1", "ffffffffffffffff", "0", "4", "f"])
-        let w = try #require(i.value("inotify wd"))
-        let wt = Fdinfo.tokens("wd:" + w)
-        #expect(wt.first { $0.key == "wd" }?.value == "1" && wt.first { $0.key == "mask" }?.value == "fff")
+        #expect(i.values("inotify").count == 2)
+        let wt = Fdinfo.tokens(i.values("inotify")[1])
+        #expect(wt.first { $0.key == "wd" }?.value == "2" && wt.first { $0.key == "mask" }?.value == "2")
+        #expect(wt.first { $0.key == "f_handle" }?.value == "2b0000000b3c8f17")
+        #expect(i.value("settime flags") == "01")
         #expect(i.value("lock")?.hasPrefix("1: POSIX") == true)
+    }
+
+    @Test func fdinfoFanotify() throws {
+        let i = try Fdinfo.parse("pos:\t0\nflags:\t02\nmnt_id:\t15\nino:\t9\nfanotify flags:10 event-flags:0\nfanotify mnt_id:20 mflags:0 mask:3b ignored_mask:40000000\n")
+        #expect(i.values("fanotify") == ["flags:10 event-flags:0", "mnt_id:20 mflags:0 mask:3b ignored_mask:40000000"])
+        #expect(Fdinfo.tokens(i.values("fanotify")[1]).map { $0.key } == ["mnt_id", "mflags", "mask", "ignored_mask"])
     }
 
     @Test func fdinfoNeedsGenericFields() {
@@ -102,5 +113,21 @@ import Testing
         #expect(TextFields.unescapeOctal("a\\040b\\134\\012") == "a b\\\n")
         #expect(TextFields.unescapeOctal("trailing\\04") == "trailing\\04")
         #expect(TextFields.unescapeOctal("not\\999") == "not\\999")
+    }
+}
+
+@Suite struct NamespaceTests {
+    @Test func links() throws {
+        #expect(try Namespaces.parseLink("net:[4026531840]") == NamespaceId(name: "net", inode: 4026531840))
+        #expect(throws: ProcError.self) { try Namespaces.parseLink("/proc/1/ns/net") }
+        #expect(throws: ProcError.self) { try Namespaces.parseLink("net:[x]") }
+    }
+
+    @Test func ownNamespacesAreSeen() throws {
+        let ns = try Namespaces.read(pid: getpid())
+        for kind in ["mnt", "net", "pid", "user", "uts", "ipc"] {
+            #expect(ns.contains { $0.name == kind && $0.inode != 0 }, "\(kind)")
+        }
+        #expect(ns.map { $0.name } == ns.map { $0.name }.sorted())
     }
 }

@@ -19,6 +19,7 @@ NSpid:\t21920\t8
 NSpgid:\t21917\t1
 NSsid:\t4663\t1
 Threads:\t3
+THP_enabled:\t0
 SigQ:\t2/96364
 SigPnd:\t0000000000000100
 ShdPnd:\t8000000000000001
@@ -77,6 +78,7 @@ Max realtime timeout      unlimited            unlimited            us
         #expect(s.capBounding == 0x1ffffffffff && s.capAmbient == 0x400)
         #expect(s.noNewPrivs && s.seccompMode == 2 && s.seccompFilters == 3)
         #expect(s.raw["Speculation_Store_Bypass"] == "thread vulnerable")
+        #expect(s.thpEnabled == false)
     }
 
     @Test func statusWithEmptyGroupsAndMissingLine() throws {
@@ -117,6 +119,33 @@ Max realtime timeout      unlimited            unlimited            us
         #expect(l[7] == RLimit(soft: 1024, hard: 524288))                      // RLIMIT_NOFILE
         #expect(l[13] == RLimit(soft: 0, hard: 0))                             // RLIMIT_NICE, no unit
         #expect(l[15].hard == RLimit.infinity)                                 // RLIMIT_RTTIME
+    }
+
+    @Test func posixTimers() throws {
+        let t = try Timers.parse("""
+        ID: 1
+        signal: 14/00000000deadbeef
+        notify: signal/pid.123
+        ClockID: 1
+        ID: 0
+        signal: 10/0000000000000000
+        notify: none/tid.124
+        ClockID: 0
+
+        """)
+        #expect(t == [
+            PosixTimerInfo(id: 1, signal: 14, sigval: 0xdeadbeef, notify: .signal, toThread: false, target: 123, clockId: 1),
+            PosixTimerInfo(id: 0, signal: 10, sigval: 0, notify: .none, toThread: true, target: 124, clockId: 0),
+        ])
+        #expect(try Timers.parse("") == [])
+        #expect(throws: ProcError.self) { try Timers.parse("ID: 1\nsignal: 14/0\n") }
+        #expect(throws: ProcError.self) { try Timers.parse("ID: 1\nsignal: 14/0\nnotify: signal/who.1\nClockID: 0\n") }
+    }
+
+    @Test func singleNumbers() throws {
+        #expect(try TaskValues.parseNumber("00400000\n", radix: 16, source: "personality") as UInt32 == 0x400000)
+        #expect(try TaskValues.parseNumber("-1000\n", radix: 10, source: "oom_score_adj") as Int32 == -1000)
+        #expect(throws: ProcError.self) { try TaskValues.parseNumber("", radix: 10, source: "x") as Int32 }
     }
 
     @Test func limitsMissingOrUnknownRows() {
