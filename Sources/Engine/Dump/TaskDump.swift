@@ -20,12 +20,12 @@ enum TaskDump {
         tc.exitCode = 0
         tc.blkSigset = sigmask
         tc.sigactions = try Signals.dumpActions(r)
-        let it = try Timers.dumpItimers(r)
+        let it = try TimerState.dumpItimers(r)
         var timers = TaskTimersEntry()
         timers.real = it.real
         timers.virt = it.virt
         timers.prof = it.prof
-        timers.posix = try Timers.dumpPosix(r)
+        timers.posix = try TimerState.dumpPosix(r)
         tc.timers = timers
         tc.signalsS = try Signals.dumpPending(tid: r.pid, shared: true)
         try TaskProps.dumpTaskCore(r, &tc, stat: stat)

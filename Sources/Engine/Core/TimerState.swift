@@ -3,7 +3,7 @@ import CSys
 import Images
 
 /// Interval timers (real, virtual, prof) and POSIX timers, with their remaining time and interval.
-enum Timers {
+enum TimerState {
     static func dumpItimers(_ r: Remote) throws -> (real: ItimerEntry, virt: ItimerEntry, prof: ItimerEntry) {
         func one(_ which: Int32, _ name: String) throws -> ItimerEntry {
             r.zero(32)
@@ -26,74 +26,37 @@ enum Timers {
         }
     }
 
-    /// One timer as /proc/PID/timers describes it.
-    struct ProcTimer: Equatable {
-        var id: Int32
-        var signal: Int32
-        var sival: UInt64
-        var notify: Int32
-        var notifyTid: Int32
-        var clock: Int32
-    }
-
-    private static let sigevSignal: Int32 = 0, sigevNone: Int32 = 1, sigevThreadId: Int32 = 4
-
-    /// Parses /proc/PID/timers: blocks of "ID:", "signal: N/ptr", "notify: how/pid.N", "ClockID:".
-    static func parseProcTimers(_ text: String) throws -> [ProcTimer] {
-        var out: [ProcTimer] = []
-        var cur: ProcTimer? = nil
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 1).map { String($0.trimmingSpaces()) }
-            guard parts.count == 2 else { continue }
-            switch parts[0] {
-            case "ID":
-                if let c = cur { out.append(c) }
-                guard let id = Int32(parts[1]) else { throw EngineError("parse /proc/PID/timers", reason: "bad line '\(line)'") }
-                cur = ProcTimer(id: id, signal: 0, sival: 0, notify: sigevSignal, notifyTid: 0, clock: 0)
-            case "signal":
-                let f = parts[1].split(separator: "/")
-                cur?.signal = Int32(f.first ?? "") ?? 0
-                if f.count > 1 { cur?.sival = UInt64(f[1], radix: 16) ?? 0 }
-            case "notify":
-                let f = parts[1].split(separator: "/")
-                let how = f.first ?? ""
-                var n: Int32 = how == "none" ? sigevNone : sigevSignal
-                if f.count > 1, f[1].hasPrefix("tid.") {
-                    n |= sigevThreadId
-                    cur?.notifyTid = Int32(f[1].dropFirst(4)) ?? 0
-                } else if how == "thread" {
-                    n = sigevThreadId
-                }
-                cur?.notify = n
-            case "ClockID":
-                cur?.clock = Int32(parts[1]) ?? 0
-            default:
-                continue
-            }
+    /// The sigev_notify value /proc/PID/timers describes.
+    static func sigevNotify(_ t: PosixTimerInfo) -> Int32 {
+        var n: Int32
+        switch t.notify {
+        case .signal, .other: n = 0
+        case .none: n = 1
+        case .thread: n = 2
         }
-        if let c = cur { out.append(c) }
-        return out
+        if t.toThread { n |= 4 }
+        return n
     }
 
     static func dumpPosix(_ r: Remote) throws -> [PosixTimerEntry] {
         let text = try ProcFile.readText("/proc/\(r.pid)/timers")
         var out: [PosixTimerEntry] = []
-        for t in try parseProcTimers(text) {
+        for t in try Timers.parse(text) {
             r.zero(32)
             try r.call("timer_gettime(\(t.id))", Int32(SYS_timer_gettime), UInt64(t.id), r.addr())
             let overrun = try r.call("timer_getoverrun(\(t.id))", Int32(SYS_timer_getoverrun), UInt64(t.id))
             var e = PosixTimerEntry()
             e.itID = UInt32(t.id)
-            e.clockID = UInt32(bitPattern: t.clock)
+            e.clockID = UInt32(bitPattern: t.clockId)
             e.siSigno = UInt32(t.signal)
-            e.itSigevNotify = UInt32(bitPattern: t.notify)
-            e.sivalPtr = t.sival
+            e.itSigevNotify = UInt32(bitPattern: sigevNotify(t))
+            e.sivalPtr = t.sigval
             e.overrun = UInt32(truncatingIfNeeded: overrun)
             e.isec = r.load(UInt64.self, at: 0)
             e.insec = r.load(UInt64.self, at: 8)
             e.vsec = r.load(UInt64.self, at: 16)
             e.vnsec = r.load(UInt64.self, at: 24)
-            if t.notifyTid != 0 { e.notifyThreadID = t.notifyTid }
+            if t.toThread { e.notifyThreadID = t.target }
             out.append(e)
         }
         return out
