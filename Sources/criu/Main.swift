@@ -8,7 +8,7 @@ struct Criu: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "criu",
         abstract: "Checkpoint/restore in userspace: freeze a process tree, save it to image files, restore it later.",
-        subcommands: [Check.self, Dump.self]
+        subcommands: [Check.self, Dump.self, Restore.self]
     )
 
     @Flag(name: [.customShort("V"), .customLong("version")], help: "Print the version and exit.")

@@ -2,15 +2,28 @@ import Glibc
 import Compel
 import SystemPackage
 
-/// Syscalls run inside a seized task, with a shared area for what they read and write.
+/// Syscalls run inside a seized task, with memory mapped both here and there for what they read and write.
 struct Remote {
     let task: SeizedTask
-    let area: SharedArea
+    /// Our view of the shared memory.
+    let local: UnsafeMutableRawBufferPointer
+    /// Where the same memory is in the task.
+    let remoteBase: UInt64
+
+    init(task: SeizedTask, area: SharedArea) {
+        self.init(task: task, local: area.bytes, remoteBase: area.remote)
+    }
+
+    init(task: SeizedTask, local: UnsafeMutableRawBufferPointer, remoteBase: UInt64) {
+        self.task = task
+        self.local = local
+        self.remoteBase = remoteBase
+    }
 
     var pid: Int32 { task.pid }
 
-    /// Address in the task of byte `offset` of the shared area.
-    func addr(_ offset: Int = 0) -> UInt64 { area.remote + UInt64(offset) }
+    /// Address in the task of byte `offset` of the shared memory.
+    func addr(_ offset: Int = 0) -> UInt64 { remoteBase + UInt64(offset) }
 
     /// Runs a syscall; a negative result becomes an error naming `op` and the errno.
     @discardableResult
@@ -28,22 +41,22 @@ struct Remote {
     }
 
     func load<T>(_: T.Type, at offset: Int) -> T {
-        area.bytes.loadUnaligned(fromByteOffset: offset, as: T.self)
+        local.loadUnaligned(fromByteOffset: offset, as: T.self)
     }
 
     func store<T>(_ value: T, at offset: Int) {
-        area.bytes.storeBytes(of: value, toByteOffset: offset, as: T.self)
+        local.storeBytes(of: value, toByteOffset: offset, as: T.self)
     }
 
     func bytes(at offset: Int, count: Int) -> [UInt8] {
-        Array(area.bytes[offset..<(offset + count)])
+        Array(local[offset..<(offset + count)])
     }
 
     func storeBytes(_ b: [UInt8], at offset: Int) {
-        for (i, v) in b.enumerated() { area.bytes[offset + i] = v }
+        for (i, v) in b.enumerated() { local[offset + i] = v }
     }
 
     func zero(_ count: Int, at offset: Int = 0) {
-        for i in offset..<(offset + count) { area.bytes[i] = 0 }
+        for i in offset..<(offset + count) { local[i] = 0 }
     }
 }

@@ -29,9 +29,8 @@ enum Signals {
     }
 
     static func restoreActions(_ r: Remote, _ entries: [SaEntry]) throws {
+        // Every signal is set, defaults included: the task inherited whatever handlers criu had.
         for (sig, e) in zip(catchable, entries) {
-            // SIG_DFL everywhere is what a fresh task has already.
-            if e.sigaction == 0 && e.flags == 0 && e.mask == 0 { continue }
             var ka = csys_kernel_sigaction()
             ka.handler = e.sigaction
             ka.flags = e.flags

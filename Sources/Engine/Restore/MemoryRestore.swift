@@ -1,0 +1,159 @@
+import Glibc
+import CSys
+import Compel
+import Images
+
+/// Rebuilds a task's address space from outside, by syscalls run through the trampoline: unmap all that
+/// the forked child had, map the vdso where it was, recreate every VMA, read its pages from the pages
+/// image straight into place, then set the mm fields.
+struct MemoryRestore {
+    let r: Remote
+    let images: ImageSet
+    let report: ChildReport
+    let faults: Faults
+
+    static let taskSize: UInt64 = 0x7fff_ffff_f000
+    static let page: UInt64 = 4096
+    private let mapFixed: UInt64 = 0x10, mapLocked: UInt32 = 0x2000
+    private let madvDontneed: UInt64 = 4
+
+    func run() throws -> UInt64 {
+        try unregisterRseq()
+        try unmapAll()
+        try mapVdso()
+        let withPages = try mapVmas()
+        try faults.check(.restoreMidMemory)
+        let restored = try fillPages()
+        try finishVmas(withPages)
+        try setMmFields()
+        for fd in [report.pagesFd, report.exeFd] + Array(report.mappedFds.values) {
+            try r.call("close(\(fd))", Int32(SYS_close), UInt64(fd))
+        }
+        return restored
+    }
+
+    /// glibc registered rseq in the child; the kernel writes that area on every return to user space, so
+    /// it must go before the memory under it does.
+    private func unregisterRseq() throws {
+        var conf = csys_rseq_configuration()
+        let n = csys_ptrace(Int(CSYS_PTRACE_GET_RSEQ_CONFIGURATION), r.pid,
+                            UnsafeMutableRawPointer(bitPattern: MemoryLayout<csys_rseq_configuration>.size), &conf)
+        if n < 0 { throw EngineError("PTRACE_GET_RSEQ_CONFIGURATION", pid: r.pid, errno: .init(rawValue: errno)) }
+        guard conf.rseq_abi_pointer != 0 else { return }
+        try r.call("rseq unregister", Int32(SYS_rseq), conf.rseq_abi_pointer, UInt64(conf.rseq_abi_size),
+                   UInt64(CSYS_RSEQ_FLAG_UNREGISTER), UInt64(conf.signature))
+    }
+
+    private func unmapAll() throws {
+        let t = report.trampoline
+        try r.call("munmap below trampoline", Int32(SYS_munmap), 0, t)
+        try r.call("munmap above trampoline", Int32(SYS_munmap), t + Self.page, Self.taskSize - t - Self.page)
+    }
+
+    private func mapVdso() throws {
+        guard let vdso = images.mm.vmas.first(where: { $0.status & VmaStatus.vdso != 0 }) else { return }
+        try r.call("arch_prctl(ARCH_MAP_VDSO_64, \(hex(vdso.start)))", Int32(SYS_arch_prctl),
+                   UInt64(CSYS_ARCH_MAP_VDSO_64), vdso.start)
+        let maps = try Maps.read(pid: r.pid)
+        for v in images.mm.vmas where v.status & (VmaStatus.vdso | VmaStatus.vvar) != 0 {
+            guard maps.contains(where: { $0.start == v.start && $0.end == v.end }) else {
+                throw EngineError("map vdso", pid: r.pid,
+                                  reason: "this kernel's vdso/vvar layout differs from the dumped one at \(hex(v.start))-\(hex(v.end))")
+            }
+        }
+    }
+
+    private func isSpecial(_ v: VmaEntry) -> Bool {
+        v.status & (VmaStatus.vdso | VmaStatus.vvar | VmaStatus.vsyscall) != 0
+    }
+
+    /// Maps every VMA; returns the indices of those that get pages (mapped writable for now).
+    private func mapVmas() throws -> Set<Int> {
+        var withPages = Set<Int>()
+        var pi = 0
+        let pm = images.pagemap
+        for (i, v) in images.mm.vmas.enumerated() {
+            while pi < pm.count && pm[pi].vaddr < v.start { pi += 1 }
+            if pi < pm.count && pm[pi].vaddr < v.end { withPages.insert(i) }
+            if isSpecial(v) { continue }
+            var prot = UInt64(v.prot)
+            if withPages.contains(i) { prot |= UInt64(PROT_WRITE) }
+            let flags = UInt64(v.flags & ~mapLocked) | mapFixed
+            var fd = UInt64.max
+            if v.status & (VmaStatus.filePrivate | VmaStatus.fileShared) != 0 {
+                guard let f = report.mappedFds[UInt32(truncatingIfNeeded: v.shmid)] else {
+                    throw EngineError("map VMA", pid: r.pid, reason: "no fd for file id \(v.shmid) at \(hex(v.start))")
+                }
+                fd = UInt64(f)
+            }
+            let got = try r.call("mmap \(hex(v.start))-\(hex(v.end))", Int32(SYS_mmap), v.start, v.end - v.start, prot, flags,
+                                 fd, v.pgoff)
+            guard UInt64(got) == v.start else {
+                throw EngineError("map VMA", pid: r.pid, reason: "wanted \(hex(v.start)), got \(hex(UInt64(got)))")
+            }
+        }
+        return withPages
+    }
+
+    /// Each pagemap run is one pread64 in the task: the kernel copies from the page cache into place.
+    private func fillPages() throws -> UInt64 {
+        var offset: UInt64 = 0
+        var total: UInt64 = 0
+        for e in images.pagemap {
+            let len = ImageSet.pages(e) * Self.page
+            var done: UInt64 = 0
+            while done < len {
+                let n = try r.call("pread64 \(hex(e.vaddr + done))", Int32(SYS_pread64), UInt64(report.pagesFd),
+                                   e.vaddr + done, len - done, offset + done)
+                guard n > 0 else {
+                    throw EngineError("read pages", pid: r.pid, path: images.pagesPath, reason: "short read at offset \(offset + done)")
+                }
+                done += UInt64(n)
+            }
+            offset += len
+            total += ImageSet.pages(e)
+        }
+        return total
+    }
+
+    private func finishVmas(_ withPages: Set<Int>) throws {
+        for (i, v) in images.mm.vmas.enumerated() where !isSpecial(v) {
+            let len = v.end - v.start
+            if withPages.contains(i) && v.prot & UInt32(PROT_WRITE) == 0 {
+                try r.call("mprotect \(hex(v.start))", Int32(SYS_mprotect), v.start, len, UInt64(v.prot))
+            }
+            if v.hasMadv {
+                for advice in 0..<UInt64(64) where v.madv & (1 << advice) != 0 && advice != madvDontneed {
+                    try r.call("madvise(\(advice)) \(hex(v.start))", Int32(SYS_madvise), v.start, len, advice)
+                }
+            }
+            if v.flags & mapLocked != 0 {
+                try r.call("mlock \(hex(v.start))", Int32(SYS_mlock), v.start, len)
+            }
+        }
+    }
+
+    private func setMmFields() throws {
+        let mm = images.mm
+        let auxvOffset = 512
+        for (i, v) in mm.mmSavedAuxv.enumerated() { r.store(v, at: auxvOffset + 8 * i) }
+        var m = csys_prctl_mm_map()
+        m.start_code = mm.mmStartCode
+        m.end_code = mm.mmEndCode
+        m.start_data = mm.mmStartData
+        m.end_data = mm.mmEndData
+        m.start_brk = mm.mmStartBrk
+        m.brk = mm.mmBrk
+        m.start_stack = mm.mmStartStack
+        m.arg_start = mm.mmArgStart
+        m.arg_end = mm.mmArgEnd
+        m.env_start = mm.mmEnvStart
+        m.env_end = mm.mmEnvEnd
+        m.auxv = UnsafeMutablePointer(bitPattern: UInt(r.addr(auxvOffset)))
+        m.auxv_size = UInt32(mm.mmSavedAuxv.count * 8)
+        m.exe_fd = UInt32(report.exeFd)
+        r.store(m, at: 0)
+        try r.call("prctl(PR_SET_MM_MAP)", Int32(SYS_prctl), UInt64(CSYS_PR_SET_MM), UInt64(CSYS_PR_SET_MM_MAP), r.addr(),
+                   UInt64(MemoryLayout<csys_prctl_mm_map>.size), 0)
+    }
+}

@@ -1,0 +1,152 @@
+import Glibc
+import CSys
+import Images
+
+/// What the forked child prepares from inside before the restorer takes it over: session, umask, cwd and
+/// root, every fd at its number, the fds the restorer needs (pages image, exe, mapped files) and a
+/// one-page trampoline holding `syscall; int3` in a hole of the dumped layout.
+struct ChildPlan {
+    var sid: Int32
+    var pgid: Int32
+    var pid: Int32
+    var umask: UInt32
+    var cwd: String
+    var root: String
+    /// (fd number, file entry, close-on-exec)
+    var fds: [(fd: Int32, file: FileEntry, cloexec: Bool)]
+    var pagesPath: String
+    var exePath: String
+    /// file id -> (path, open flags) for file-backed VMAs
+    var mappedFiles: [UInt32: (path: String, flags: Int32)]
+    var trampolineCandidates: [UInt64]
+}
+
+/// What the child reports back through the pipe.
+struct ChildReport {
+    var trampoline: UInt64 = 0
+    var memfd: Int32 = -1
+    var pagesFd: Int32 = -1
+    var exeFd: Int32 = -1
+    var mappedFds: [UInt32: Int32] = [:]
+
+    func encode() -> String {
+        var s = "OK \(trampoline) \(memfd) \(pagesFd) \(exeFd)"
+        for (id, fd) in mappedFds { s += " \(id):\(fd)" }
+        return s
+    }
+
+    static func decode(_ s: String) -> ChildReport? {
+        let w = s.split(separator: " ")
+        guard w.count >= 5, w[0] == "OK", let t = UInt64(w[1]), let m = Int32(w[2]), let p = Int32(w[3]), let e = Int32(w[4])
+        else { return nil }
+        var r = ChildReport(trampoline: t, memfd: m, pagesFd: p, exeFd: e)
+        for kv in w.dropFirst(5) {
+            let p = kv.split(separator: ":")
+            guard p.count == 2, let id = UInt32(p[0]), let fd = Int32(p[1]) else { return nil }
+            r.mappedFds[id] = fd
+        }
+        return r
+    }
+}
+
+enum RestoreChild {
+    static let mapFixedNoreplace: Int32 = 0x100000
+
+    /// Runs in the child right after clone3; never returns.
+    static func run(_ plan: ChildPlan, reportFd: Int32) -> Never {
+        var fd = reportFd
+        do {
+            _ = csys_prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
+            let report = try prepare(plan, reportFd: &fd)
+            send(fd, report.encode())
+        } catch {
+            send(fd, "ERR \(error)")
+            _exit(1)
+        }
+        close(fd)
+        while true { pause() }
+    }
+
+    private static func send(_ fd: Int32, _ text: String) {
+        var t = text
+        t.withUTF8 { b in _ = write(fd, b.baseAddress, b.count) }
+    }
+
+    private static func fail(_ what: String, _ path: String? = nil) -> EngineError {
+        EngineError(what, path: path, errno: .init(rawValue: errno))
+    }
+
+    static func prepare(_ plan: ChildPlan, reportFd: inout Int32) throws -> ChildReport {
+        if plan.sid == plan.pid {
+            if setsid() < 0 { throw fail("setsid") }
+        } else if plan.pgid == plan.pid {
+            if setpgid(0, 0) < 0 { throw fail("setpgid") }
+        }
+        _ = umask(mode_t(plan.umask))
+
+        let targets = Set(plan.fds.map(\.fd))
+        let base = (targets.max() ?? 2) + 1
+        reportFd = try moveUp(reportFd, base, "report pipe")
+
+        // Open each file once, above every target number, then put it at each of its numbers.
+        var opened: [UInt32: Int32] = [:]
+        for entry in plan.fds where opened[entry.file.id] == nil {
+            guard let kind = FileKinds.kind(for: entry.file.type) else {
+                throw EngineError("restore fd", fd: entry.fd, reason: "file kind \(entry.file.type) is not supported")
+            }
+            opened[entry.file.id] = try moveUp(try kind.open(entry.file), base, "fd \(entry.fd)")
+        }
+        for entry in plan.fds {
+            guard let src = opened[entry.file.id] else { continue }
+            if csys_sys_dup3(src, entry.fd, entry.cloexec ? Int32(O_CLOEXEC) : 0) < 0 { throw fail("dup3 to fd \(entry.fd)") }
+        }
+        for (_, fd) in opened { close(fd) }
+
+        var report = ChildReport()
+        report.pagesFd = try openHelper(plan.pagesPath, O_RDONLY, base)
+        report.exeFd = try openHelper(plan.exePath, O_RDONLY, base)
+        for (id, f) in plan.mappedFiles { report.mappedFds[id] = try openHelper(f.path, f.flags, base) }
+
+        if chdir(plan.cwd) < 0 { throw fail("chdir", plan.cwd) }
+        if plan.root != "/" && chroot(plan.root) < 0 { throw fail("chroot", plan.root) }
+
+        let memfd = csys_sys_memfd_create("criu-restorer", CSYS_MFD_CLOEXEC)
+        guard memfd >= 0 else { throw fail("memfd_create") }
+        report.memfd = try moveUp(memfd, base, "restorer memfd")
+        guard ftruncate(report.memfd, 4096) == 0 else { throw fail("ftruncate restorer memfd") }
+        for hint in plan.trampolineCandidates {
+            let p = mmap(UnsafeMutableRawPointer(bitPattern: UInt(hint)), 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                         MAP_SHARED | mapFixedNoreplace, report.memfd, 0)
+            if let p, p != UnsafeMutableRawPointer(bitPattern: -1), UInt64(UInt(bitPattern: p)) == hint {
+                let code: [UInt8] = [0x0f, 0x05, 0xcc]
+                for (i, b) in code.enumerated() { p.storeBytes(of: b, toByteOffset: i, as: UInt8.self) }
+                report.trampoline = hint
+                break
+            }
+        }
+        guard report.trampoline != 0 else {
+            throw EngineError("map restorer trampoline", reason: "no free hole among \(plan.trampolineCandidates.count) candidates")
+        }
+
+        // Whatever criu itself had open must not leak into the restored task.
+        let keep = targets.union([reportFd, report.pagesFd, report.exeFd, report.memfd]).union(report.mappedFds.values)
+        for fd in (try? ProcFile.listNumbers("/proc/self/fd")) ?? [] where !keep.contains(fd) {
+            close(fd)
+        }
+        return report
+    }
+
+    private static func moveUp(_ fd: Int32, _ base: Int32, _ what: String) throws -> Int32 {
+        if fd >= base { return fd }
+        let n = csys_fcntl(fd, F_DUPFD_CLOEXEC, Int(base))
+        guard n >= 0 else { throw fail("move \(what) above fd \(base)") }
+        close(fd)
+        return n
+    }
+
+    private static func openHelper(_ path: String, _ flags: Int32, _ base: Int32) throws -> Int32 {
+        let fd = csys_open(path, flags | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw fail("open", path) }
+        return try moveUp(fd, base, path)
+    }
+}
