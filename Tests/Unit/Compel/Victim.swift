@@ -125,8 +125,14 @@ final class Victim {
         close(stdoutFd)
         if !reaped {
             kill(pid, SIGKILL)
+            // Bounded: a victim whose threads are still traced by a broken test must not hang the suite.
             var status: Int32 = 0
-            while waitpid(pid, &status, CSYS_WALL) < 0 && errno == EINTR {}
+            for _ in 0..<500 {
+                let r = waitpid(pid, &status, CSYS_WALL | CSYS_WNOHANG)
+                if r == pid && csys_wifstopped(status) == 0 { break }
+                if r < 0 && errno != EINTR { break }
+                usleep(10_000)
+            }
         }
     }
 }

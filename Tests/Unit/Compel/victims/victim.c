@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -149,6 +150,13 @@ int main(int argc, char **argv) {
         if (f) fclose(f);
         for (int i = 0; i < nr; i++) munmap((void *)ranges[i][0], ranges[i][1] - ranges[i][0]);
         say("ready %d", getpid());
+        for (;;) pause();
+    }
+    if (!strcmp(mode, "tracer")) {
+        // A second tracer for the EPERM test: it holds argv[2] seized until it is killed.
+        pid_t pid = atoi(argv[2]);
+        if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) < 0) { say("seize failed %d", errno); return 10; }
+        say("traced %d", pid);
         for (;;) pause();
     }
     say("unknown mode %s", mode);
