@@ -28,6 +28,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        .executableTarget(name: "compel-bench", dependencies: ["Compel", "CSys"]),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel", exclude: ["victims"]),
     ]
 )
