@@ -36,6 +36,10 @@ func readFileBytes(_ path: String) throws -> [UInt8] {
         let x0 = try getXsave(tid: v.pid)
         let area = try task.createSharedArea(size: 4096)
         #expect(try readMaps(pid: v.pid).contains { $0.start == area.remote && $0.shared })
+        area.local.storeBytes(of: 0x1122334455667788 as UInt64, toByteOffset: 4000, as: UInt64.self)
+        #expect(try task.readMemory(at: area.remote + 4000, count: 2) == [0x88, 0x77])
+        try task.writeMemory(at: area.remote + 4008, bytes: [9, 8, 7])
+        #expect(area.local.load(fromByteOffset: 4008, as: UInt8.self) == 9)
         let longs = area.local.bindMemory(to: Int.self, capacity: 67)
         let values = (0..<64).map { $0 * 7 - 100 }
         longs[0] = values.count

@@ -22,6 +22,11 @@ func writableMemoryChecksum(_ task: SeizedTask, skip: ClosedRange<UInt64>?) thro
     return (h, total)
 }
 
+/// The SigBlk line of /proc/PID/status.
+func sigBlk(_ pid: pid_t) -> String {
+    (try? readProcText("/proc/\(pid)/status", pid: pid))?.split(separator: "\n").first { $0.hasPrefix("SigBlk:") }.map(String.init) ?? "?"
+}
+
 func rseqArea(_ tid: pid_t) -> ClosedRange<UInt64>? {
     var conf = csys_rseq_configuration()
     guard csys_ptrace(Int(CSYS_PTRACE_GET_RSEQ_CONFIGURATION), tid, ptraceData(MemoryLayout.size(ofValue: conf)), &conf) > 0,
@@ -37,6 +42,7 @@ func rseqArea(_ tid: pid_t) -> ClosedRange<UInt64>? {
         let v = try Victim(victimBin, ["compute"])
         _ = try v.readLine()
         usleep(50_000)
+        let sigBlk0 = sigBlk(v.pid)
         let task = try SeizedTask.seize(v.pid)
         let t = task.mainThread
         let regs0 = try getRegisters(tid: t.tid)
@@ -54,7 +60,9 @@ func rseqArea(_ tid: pid_t) -> ClosedRange<UInt64>? {
         if t.interruptedSyscall == nil { #expect(try getRegisters(tid: t.tid) == regs0) }
         #expect(try getXsave(tid: t.tid) == x0)
         #expect(try writableMemoryChecksum(task, skip: skip).0 == sum0)
+        #expect(sigBlk(v.pid) != sigBlk0, "signals are blocked while we inject")
         try task.cure()
+        #expect(sigBlk(v.pid) == sigBlk0)
         usleep(100_000)
         v.send("q")
         let line = try v.readLine()

@@ -25,6 +25,22 @@ import Testing
         for tid in tids { #expect(tracerPid(pid: v.pid, tid: tid) == 0) }
     }
 
+    @Test func threadsCreatedDuringSeizeAreCaught() throws {
+        let v = try Victim(victimBin, ["spawner"])
+        _ = try v.readLine()
+        usleep(20_000)
+        let task = try SeizedTask.seize(v.pid)
+        let tids = try listThreads(pid: v.pid)
+        #expect(tids.count > 1 && tids.count < 301)
+        #expect(Set(task.threads.map(\.tid)) == Set(tids))
+        #expect(try task.syscall(Int(SYS_getpid)) == Int64(v.pid))
+        usleep(100_000)
+        #expect(try listThreads(pid: v.pid).count == tids.count, "a thread ran while seized")
+        try task.cure()
+        #expect(try v.readLine() == "done 300")
+        #expect(try listThreads(pid: v.pid).count == 301)
+    }
+
     @Test func stoppedVictimStaysStopped() throws {
         let v = try Victim(victimBin, ["threads", "3"])
         _ = try v.readLine()

@@ -288,6 +288,17 @@ int main(int argc, char **argv) {
         say("ready %d", getpid());
         for (;;) pause();
     }
+    if (!strcmp(mode, "spawner")) {
+        // Keeps creating threads, so a seize races with clone().
+        say("ready %d", getpid());
+        for (int i = 0; i < 300; i++) {
+            pthread_t th;
+            if (pthread_create(&th, NULL, sleeper, NULL)) { say("pthread_create failed %d", i); return 7; }
+            usleep(200);
+        }
+        say("done 300");
+        for (;;) pause();
+    }
     if (!strcmp(mode, "pipe")) {
         int p[2];
         if (pipe(p) < 0) return 8;
