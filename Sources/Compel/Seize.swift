@@ -24,6 +24,19 @@ public final class SeizedThread {
     /// Set when cure finished with the thread or it vanished.
     var detached = false
 
+    /// What the thread was doing when we seized it.
+    public enum PriorState: Equatable, Sendable {
+        case running
+        case inSyscall(InterruptedSyscall)
+        case stopped
+    }
+
+    public var priorState: PriorState {
+        if wasStopped { return .stopped }
+        if let sc = interruptedSyscall { return .inSyscall(sc) }
+        return .running
+    }
+
     init(tid: pid_t, wasStopped: Bool, regs: GeneralRegisters) {
         self.tid = tid
         self.wasStopped = wasStopped
@@ -112,9 +125,8 @@ public final class SeizedTask {
                     if e == .noSuchProcess && tid != pid { continue }
                     throw CompelError(pid: tid, "PTRACE_INTERRUPT", errno: e)
                 }
-                let threadStopped = (try? threadState(pid: pid, tid: tid)) == "T"
-                guard let (regs, caught) = try waitForInterrupt(tid) else { continue }
-                let t = SeizedThread(tid: tid, wasStopped: threadStopped || wasStopped, regs: regs)
+                guard let (regs, caught, groupStop) = try waitForInterrupt(tid) else { continue }
+                let t = SeizedThread(tid: tid, wasStopped: groupStop || wasStopped, regs: regs)
                 t.caughtSignals = caught
                 threads.append(t)
             }
@@ -124,22 +136,24 @@ public final class SeizedTask {
         }
     }
 
-    /// Waits for the interrupt (or group-stop) trap; a signal arriving first is kept for re-delivery.
-    /// Returns nil when a non-main thread exited meanwhile.
-    private func waitForInterrupt(_ tid: pid_t) throws -> (GeneralRegisters, [Int32])? {
+    /// Waits for the interrupt trap (SIGTRAP) or group-stop trap (the stop signal) of PTRACE_EVENT_STOP; a
+    /// signal arriving first is kept for re-delivery. Returns nil when a non-main thread exited meanwhile.
+    private func waitForInterrupt(_ tid: pid_t) throws -> (GeneralRegisters, [Int32], Bool)? {
         var caught: [Int32] = []
+        var groupStop = false
         while true {
             let s: WaitStatus
-            do { s = try waitForStop(tid, timeout: timeout, operation: "wait for PTRACE_INTERRUPT stop") } catch {
-                if tid != pid { seizedTids.remove(tid); return nil }
-                throw error
+            do { s = try waitForStop(tid, timeout: timeout, operation: "wait for PTRACE_INTERRUPT stop") } catch let e as CompelError {
+                let gone = e.errno == nil || e.errno == .noChildProcess
+                if gone && tid != pid { return nil }
+                throw e
             }
-            if s.isEventStop { break }
+            if s.isEventStop { groupStop = s.stopSignal != SIGTRAP; break }
             if s.isSignalDeliveryStop { caught.append(s.stopSignal) }
             try ptraceChecked(CSYS_PTRACE_CONT, tid, nil, nil, "PTRACE_CONT")
         }
         if !caught.isEmpty { pendingCaught[tid] = caught }
-        return (try getRegisters(tid: tid), caught)
+        return (try getRegisters(tid: tid), caught, groupStop)
     }
 
     /// Signals caught during the seize, for re-delivery if the seize fails.

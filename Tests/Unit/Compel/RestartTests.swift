@@ -25,6 +25,7 @@ import Testing
         #expect(waitAsleep(v.pid))
         let sc = try holdAndInject(v.pid)
         #expect(sc?.number == Int64(SYS_read))
+        #expect(sc?.restartCode == 512)
         #expect(!v.hasOutput(withinMs: 100), "read returned before any data arrived")
         v.send("hello\n")
         #expect(try v.readLine() == "read 5 0 hello")

@@ -17,6 +17,7 @@ import Testing
         #expect(tids.count == 50)
         #expect(Set(task.threads.map(\.tid)) == Set(tids))
         for tid in tids { #expect(tracerPid(pid: v.pid, tid: tid) == pid_t(csys_syscall6(Int(SYS_gettid), 0, 0, 0, 0, 0, 0))) }
+        #expect(task.threads.allSatisfy { if case .inSyscall(let sc) = $0.priorState { return sc.number == Int64(SYS_pause) } else { return false } })
         for t in task.threads where t.tid != v.pid {
             #expect(try task.syscall(Int(SYS_gettid), in: t) == Int64(t.tid))
         }
@@ -48,7 +49,7 @@ import Testing
         #expect(v.waitState("T"))
         let task = try SeizedTask.seize(v.pid)
         #expect(task.wasStopped)
-        #expect(task.threads.allSatisfy { $0.wasStopped })
+        #expect(task.threads.allSatisfy { $0.wasStopped && $0.priorState == .stopped })
         #expect(try task.syscall(Int(SYS_getpid)) == Int64(v.pid))
         #expect(try task.syscall(Int(SYS_gettid), in: task.threads.last!) == Int64(task.threads.last!.tid))
         try task.cure()
