@@ -51,6 +51,7 @@ extension SeizedTask {
         let t = thread ?? mainThread
         try checkHeld(t)
         try quietSignals(t)
+        t.touched = true
         if t.savedXsave == nil { t.savedXsave = try getXsave(tid: t.tid) }
         let exitOffset = blob.image.count
         let code = try mapRemote(length: exitOffset + 2, protection: PROT_READ | PROT_WRITE | PROT_EXEC)

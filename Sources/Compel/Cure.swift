@@ -23,7 +23,7 @@ extension SeizedTask {
         for t in threads where !t.detached {
             attempt {
                 if let x = t.savedXsave { try setXsave(tid: t.tid, x) }
-                try setRegisters(tid: t.tid, t.resumeRegisters)
+                if t.touched { try setRegisters(tid: t.tid, t.resumeRegisters) }
                 if let m = t.savedSigmask { try setSigmask(tid: t.tid, m) }
             }
             for s in t.caughtSignals { _ = csys_tgkill(pid, t.tid, s) }

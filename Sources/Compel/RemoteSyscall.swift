@@ -24,6 +24,7 @@ extension SeizedTask {
         }
         try quietSignals(t)
         let site = try findSyscallSite()
+        t.touched = true
         var regs = t.resumeRegisters
         regs.rax = UInt64(number)
         // orig_rax -1: the stop we resume from must not apply a syscall restart to these registers.

@@ -7,9 +7,13 @@ public final class SeizedThread {
     public let tid: pid_t
     /// The thread was in group-stop (SIGSTOP and friends) when we seized it; cure leaves it stopped.
     public let wasStopped: Bool
-    /// The registers the thread will resume with at cure. Seize reads them and applies any pending syscall
-    /// restart (see `interruptedSyscall`); set them to change where the thread goes after cure.
-    public var resumeRegisters: GeneralRegisters
+    /// The registers the thread will resume with at cure once we ran anything in it. Seize reads them and
+    /// applies any pending syscall restart (see `interruptedSyscall`); set them to change where the thread
+    /// goes after cure.
+    public var resumeRegisters: GeneralRegisters { didSet { touched = true } }
+    /// We ran code in the thread or changed its registers. An untouched thread keeps its raw registers, so
+    /// the kernel's own restart logic (EINTR when a handler runs, restart otherwise) applies unchanged.
+    var touched = false
     /// The raw registers at the seize, before the restart adjustment.
     public let seizedRegisters: GeneralRegisters
     /// The syscall the thread was blocked in when we stopped it, which it re-enters after cure.

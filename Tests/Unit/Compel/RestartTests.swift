@@ -32,6 +32,39 @@ import Testing
         #expect(try v.waitExit() == 0)
     }
 
+    /// A signal sent while we hold an untouched thread gets the kernel's usual treatment after cure: the
+    /// handler runs and the read (no SA_RESTART) fails with EINTR, exactly as without us.
+    @Test func signalWhileHeldIsDeliveredAfterCure() throws {
+        let v = try Victim(victimBin, ["read-usr1"])
+        _ = try v.readLine()
+        #expect(waitAsleep(v.pid))
+        let task = try SeizedTask.seize(v.pid)
+        kill(v.pid, SIGUSR1)
+        #expect(!v.hasOutput(withinMs: 100), "handler ran while the task was held")
+        try task.cure()
+        #expect(try v.readLine() == "usr1")
+        #expect(try v.readLine() == "read -1 4 ")
+        #expect(try v.waitExit() == 0)
+    }
+
+    /// With syscalls injected, signals are blocked while held and the handler runs after cure.
+    @Test func signalWhileInjectingRunsHandlerAfterCure() throws {
+        let v = try Victim(victimBin, ["read-usr1"])
+        _ = try v.readLine()
+        #expect(waitAsleep(v.pid))
+        let task = try SeizedTask.seize(v.pid)
+        try task.syscall(Int(SYS_getpid))
+        kill(v.pid, SIGUSR1)
+        for _ in 0..<20 { try task.syscall(Int(SYS_getpid)) }
+        #expect(!v.hasOutput(withinMs: 100), "handler ran while the task was held")
+        try task.cure()
+        #expect(try v.readLine() == "usr1")
+        // The read was restarted before the signal came (see docs/compel.md), so it goes on waiting for data.
+        v.send("x\n")
+        #expect(try v.readLine() == "read 1 0 x")
+        #expect(try v.waitExit() == 0)
+    }
+
     @Test func nanosleepLastsItsFullTime() throws {
         let v = try Victim(victimBin, ["sleep", "1500"])
         _ = try v.readLine()

@@ -51,10 +51,20 @@ final class Victim {
         defer { posix_spawn_file_actions_destroy(&fa) }
         posix_spawn_file_actions_adddup2(&fa, inPipe[0], 0)
         posix_spawn_file_actions_adddup2(&fa, outPipe[1], 1)
+        // The test runner's threads block signals; a victim starts with an empty mask and default actions.
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
         let argv = ([binary] + args).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let r = posix_spawn(&pid, binary, &fa, nil, argv, Glibc.environ)
+        let r = posix_spawn(&pid, binary, &fa, &attr, argv, Glibc.environ)
         close(inPipe[0]); close(outPipe[1])
         if r != 0 { close(inPipe[1]); close(outPipe[0]); throw TestFailure(description: "spawn \(binary): \(r)") }
         self.pid = pid

@@ -59,6 +59,12 @@ static int compute(void) {
     return 0;
 }
 
+static void on_usr1(int sig) {
+    (void)sig;
+    const char m[] = "usr1\n";
+    if (write(1, m, sizeof m - 1) < 0) _exit(9);
+}
+
 static uint32_t futex_word;
 static int futex_timeout;
 
@@ -247,7 +253,12 @@ int main(int argc, char **argv) {
         say("ready %d", getpid());
         for (;;) pause();
     }
-    if (!strcmp(mode, "read")) {
+    if (!strcmp(mode, "read") || !strcmp(mode, "read-usr1")) {
+        if (!strcmp(mode, "read-usr1")) {
+            struct sigaction sa = {0};
+            sa.sa_handler = on_usr1;  // no SA_RESTART: a blocked read returns EINTR
+            sigaction(SIGUSR1, &sa, NULL);
+        }
         say("ready %d", getpid());
         char buf[64];
         ssize_t n = read(0, buf, sizeof buf - 1);
