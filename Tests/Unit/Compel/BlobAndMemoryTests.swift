@@ -103,10 +103,7 @@ func readFileBytes(_ path: String) throws -> [UInt8] {
         try task.writeMemory(at: addr, bytes: Array("secret".utf8))
         #expect(try task.syscall(Int(SYS_mprotect), addr, 8192, UInt64(PROT_NONE)) == 0)
         // process_vm_readv cannot see it; Compel falls back to /proc/PID/mem.
-        var probe = [UInt8](repeating: 0, count: 6)
-        var l = iovec(iov_base: &probe, iov_len: 6)
-        var r = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(addr)), iov_len: 6)
-        #expect(process_vm_readv(v.pid, &l, 1, &r, 1, 0) == -1)
+        #expect(vmRead(v.pid, addr, 6) == nil)
         #expect(try task.readMemory(at: addr, count: 6) == Array("secret".utf8))
         try task.writeMemory(at: addr + 4096, bytes: [1, 2, 3])
         #expect(try task.readMemory(at: addr + 4096, count: 3) == [1, 2, 3])

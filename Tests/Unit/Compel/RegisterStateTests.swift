@@ -77,11 +77,7 @@ func rseqArea(_ tid: pid_t) -> ClosedRange<UInt64>? {
         let go = UInt64(w[2], radix: 16)!, loaded = UInt64(w[3], radix: 16)!
         var isLoaded = false
         for _ in 0..<500 where !isLoaded {
-            var flag: UInt32 = 0
-            var l = iovec(iov_base: &flag, iov_len: 4)
-            var r = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(loaded)), iov_len: 4)
-            _ = process_vm_readv(v.pid, &l, 1, &r, 1, 0)
-            isLoaded = flag == 1
+            isLoaded = vmRead(v.pid, loaded, 4) == [1, 0, 0, 0]
             if !isLoaded { usleep(10_000) }
         }
         #expect(isLoaded)

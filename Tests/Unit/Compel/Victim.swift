@@ -156,3 +156,14 @@ func waitAsleep(_ pid: pid_t, timeoutMs: Int = 5_000) -> Bool {
     }
     return false
 }
+
+/// process_vm_readv without Compel (nil when the kernel refuses), to look at a victim that is not seized.
+func vmRead(_ pid: pid_t, _ addr: UInt64, _ count: Int) -> [UInt8]? {
+    var buf = [UInt8](repeating: 0, count: count)
+    let n = buf.withUnsafeMutableBytes { raw -> Int in
+        var l = iovec(iov_base: raw.baseAddress, iov_len: count)
+        var r = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(addr)), iov_len: count)
+        return process_vm_readv(pid, &l, 1, &r, 1, 0)
+    }
+    return n == count ? buf : nil
+}
