@@ -40,7 +40,7 @@ func readFileBytes(_ path: String) throws -> [UInt8] {
         #expect(try task.readMemory(at: area.remote + 4000, count: 2) == [0x88, 0x77])
         try task.writeMemory(at: area.remote + 4008, bytes: [9, 8, 7])
         #expect(area.local.load(fromByteOffset: 4008, as: UInt8.self) == 9)
-        let longs = area.local.bindMemory(to: Int.self, capacity: 67)
+        let longs = area.local.bindMemory(to: Int.self, capacity: 69)
         let values = (0..<64).map { $0 * 7 - 100 }
         longs[0] = values.count
         for (i, x) in values.enumerated() { longs[1 + i] = x }
@@ -50,9 +50,12 @@ func readFileBytes(_ path: String) throws -> [UInt8] {
         #expect(longs[65] == expected)
         #expect(longs[66] == Int(v.pid))
         #expect(Int(bitPattern: UInt(ret)) == expected ^ 0x5a5a)
-        // Twice, to see that nothing of the first run was left in the way.
+        #expect(longs[68] == 1)
+        // Again with the other table (reached through an absolute pointer): a fresh load, so .bss is fresh too.
         longs[0] = 4
-        #expect(Int(bitPattern: UInt(try task.runBlob(blob, argument: area.remote))) == (values[0] * 3 + values[1] * 5 + values[2] * 7 + values[3] * 11) ^ 0x5a5a)
+        longs[67] = 1
+        #expect(Int(bitPattern: UInt(try task.runBlob(blob, argument: area.remote))) == (values[0] + values[1] + values[2] + values[3]) ^ 0x5a5a)
+        #expect(longs[68] == 1)
         #expect(try getRegisters(tid: v.pid) == regs0)
         #expect(try getXsave(tid: v.pid) == x0)
         try task.cure()
