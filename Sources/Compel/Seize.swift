@@ -165,8 +165,12 @@ public final class SeizedTask {
 
     /// After a failed seize, let go of whatever we already hold without changing it.
     private func releaseAfterFailedSeize() {
-        for tid in seizedTids {
-            _ = csys_ptrace(Int(CSYS_PTRACE_DETACH), tid, nil, nil)
+        for tid in seizedTids where csys_ptrace(Int(CSYS_PTRACE_DETACH), tid, nil, nil) < 0 {
+            // Detach needs a ptrace-stop: a thread whose interrupt trap we never saw must reach it first.
+            _ = csys_ptrace(Int(CSYS_PTRACE_INTERRUPT), tid, nil, nil)
+            if (try? waitForStop(tid, timeout: .seconds(1), operation: "stop before detach")) != nil {
+                _ = csys_ptrace(Int(CSYS_PTRACE_DETACH), tid, nil, nil)
+            }
         }
         for (tid, sigs) in pendingCaught { for s in sigs { _ = csys_tgkill(pid, tid, s) } }
         threads = []

@@ -87,6 +87,24 @@ func readFileBytes(_ path: String) throws -> [UInt8] {
         #expect(try v.waitExit() == 0)
     }
 
+    @Test func runawayBlobTimesOutAndIsStopped() throws {
+        let blob = Blob(code: [0xeb, 0xfe])  // jmp .
+        let v = try Victim(victimBin, ["compute"])
+        _ = try v.readLine()
+        let task = try SeizedTask.seize(v.pid, timeout: .seconds(1))
+        do {
+            try task.runBlob(blob, argument: 0)
+            Issue.record("an endless blob returned")
+        } catch let e as CompelError {
+            #expect(e.errno == .timedOut)
+        }
+        #expect(try task.syscall(Int(SYS_getpid)) == Int64(v.pid))
+        try task.cure()
+        v.send("q")
+        #expect(try v.readLine().hasPrefix("ok "))
+        #expect(try v.waitExit() == 0)
+    }
+
     @Test func rawBlobReturnsItsValue() throws {
         // lea 1(%rdi), %rax; ret
         let blob = Blob(code: [0x48, 0x8d, 0x47, 0x01, 0xc3])
