@@ -81,16 +81,24 @@ extension SeizedTask {
         // The blob runs under PTRACE_SYSCALL: its own syscalls pass through, and its return lands on our final
         // `syscall`, whose entry stop ends the run. No signal is involved, so no handler of the task is touched.
         var result: UInt64?
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        let late = CompelError(pid: t.tid, "run blob", errno: .timedOut, detail: "blob did not return within \(timeout); stopped it")
         try ptraceChecked(CSYS_PTRACE_SYSCALL, t.tid, nil, nil, "run blob")
         while true {
             let s: WaitStatus
-            do { s = try waitForStop(t.tid, timeout: timeout, operation: "run blob") } catch let e as CompelError
-                where e.errno == .timedOut {
+            do {
+                s = try waitForStop(t.tid, timeout: max(deadline - clock.now, .milliseconds(1)), operation: "run blob")
+            } catch let e as CompelError where e.errno == .timedOut {
                 try stopRunaway(t)
-                throw CompelError(pid: t.tid, "run blob", errno: .timedOut, detail: "blob did not return within \(timeout); stopped it")
+                throw late
             }
             if s.isSyscallStop {
                 var r = try getRegisters(tid: t.tid)
+                if result == nil && clock.now >= deadline {  // a blob looping over syscalls
+                    try settleAtSyscallStop(t)
+                    throw late
+                }
                 if r.rip == exit + 2 {
                     if result != nil { break }  // exit stop of the final syscall
                     result = r.orig_rax
@@ -111,14 +119,37 @@ extension SeizedTask {
         return result!
     }
 
-    /// Brings a thread that is still running our code back to a ptrace-stop.
-    private func stopRunaway(_ t: SeizedThread) throws {
-        try ptraceChecked(CSYS_PTRACE_INTERRUPT, t.tid, nil, nil, "PTRACE_INTERRUPT runaway blob")
+    /// Brings a thread that is still running our code back to a ptrace-stop where its registers can be
+    /// replaced safely: an interrupt trap or a syscall-exit stop (an interrupted syscall reports the interrupt
+    /// there). At a syscall-entry stop the pending syscall is skipped first, or it would run with whatever
+    /// registers we restore.
+    func stopRunaway(_ t: SeizedThread) throws {
+        let op = "stop code running in the task"
+        try ptraceChecked(CSYS_PTRACE_INTERRUPT, t.tid, nil, nil, op)
         while true {
-            let s = try waitForStop(t.tid, timeout: timeout, operation: "stop runaway blob")
+            let s = try waitForStop(t.tid, timeout: timeout, operation: op)
             if s.isEventStop { return }
+            if s.isSyscallStop { return try settleAtSyscallStop(t) }
             if s.isSignalDeliveryStop { t.caughtSignals.append(s.stopSignal) }
-            try ptraceChecked(CSYS_PTRACE_CONT, t.tid, nil, nil, "stop runaway blob")
+            try ptraceChecked(CSYS_PTRACE_CONT, t.tid, nil, nil, op)
         }
     }
+
+    /// At a syscall-entry stop, skips the syscall and moves on to its exit stop; at an exit stop, nothing.
+    func settleAtSyscallStop(_ t: SeizedThread) throws {
+        guard try isSyscallEntry(t.tid) else { return }
+        var r = try getRegisters(tid: t.tid)
+        r.orig_rax = UInt64.max
+        try setRegisters(tid: t.tid, r)
+        try resume(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "skip syscall")
+    }
+}
+
+/// PTRACE_GET_SYSCALL_INFO: op is 1 at a syscall-entry stop, 2 at a syscall-exit stop.
+func isSyscallEntry(_ tid: pid_t) throws -> Bool {
+    var info = [UInt8](repeating: 0, count: 128)
+    _ = try info.withUnsafeMutableBytes { raw in
+        try ptraceChecked(CSYS_PTRACE_GET_SYSCALL_INFO, tid, ptraceData(raw.count), raw.baseAddress, "PTRACE_GET_SYSCALL_INFO")
+    }
+    return info[0] == 1
 }

@@ -87,8 +87,9 @@ func readFileBytes(_ path: String) throws -> [UInt8] {
         #expect(try v.waitExit() == 0)
     }
 
-    @Test func runawayBlobTimesOutAndIsStopped() throws {
-        let blob = Blob(code: [0xeb, 0xfe])  // jmp .
+    @Test(arguments: [[0xeb, 0xfe] /* jmp . */, [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7] /* getpid forever */])
+    func runawayBlobTimesOutAndIsStopped(code: [UInt8]) throws {
+        let blob = Blob(code: code)
         let v = try Victim(victimBin, ["compute"])
         _ = try v.readLine()
         let task = try SeizedTask.seize(v.pid, timeout: .seconds(1))
