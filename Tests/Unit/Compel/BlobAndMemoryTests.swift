@@ -22,10 +22,10 @@ func readFileBytes(_ path: String) throws -> [UInt8] {
 
 @Suite(.serialized) struct BlobAndMemoryTests {
     let victimBin: String
-    init() throws { victimBin = try compileVictim("victim.c") }
+    init() throws { victimBin = try Built.victim.get() }
 
     @Test func blobReadsSharedAreaCallsSyscallAndWritesBack() throws {
-        let obj = try compileVictim("blob.c", flags: blobFlags)
+        let obj = try Built.blob.get()
         let blob = try Blob(elfObject: try readFileBytes(obj), entry: "blob_main")
         let v = try Victim(victimBin, ["compute"])
         _ = try v.readLine()
@@ -66,10 +66,10 @@ func readFileBytes(_ path: String) throws -> [UInt8] {
     }
 
     @Test func blobWithExternalSymbolIsRefused() throws {
-        let obj = try compileVictim("blob_external.c", flags: blobFlags)
+        let obj = try Built.blobExternal.get()
         #expect(throws: BlobError.self) { _ = try Blob(elfObject: try readFileBytes(obj), entry: "blob_main") }
         #expect(throws: BlobError.self) { _ = try Blob(elfObject: [0x7f, 0x45, 0x4c, 0x46], entry: "x") }
-        let good = try compileVictim("blob.c", flags: blobFlags)
+        let good = try Built.blob.get()
         #expect(throws: BlobError("entry symbol 'nope' not found")) { _ = try Blob(elfObject: try readFileBytes(good), entry: "nope") }
     }
 

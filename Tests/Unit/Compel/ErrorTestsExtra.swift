@@ -6,7 +6,7 @@ import Testing
 
 @Suite(.serialized) struct BlockingInjectionTests {
     let victimBin: String
-    init() throws { victimBin = try compileVictim("victim.c") }
+    init() throws { victimBin = try Built.victim.get() }
 
     /// An injected syscall that blocks (read on the victim's empty stdin) ends in a timeout error, and the
     /// thread is brought back so the task can still be used and cured.

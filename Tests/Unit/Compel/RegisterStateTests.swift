@@ -36,7 +36,7 @@ func rseqArea(_ tid: pid_t) -> ClosedRange<UInt64>? {
 
 @Suite(.serialized) struct RegisterStateTests {
     let victimBin: String
-    init() throws { victimBin = try compileVictim("victim.c") }
+    init() throws { victimBin = try Built.victim.get() }
 
     @Test func thousandSyscallsChangeNothing() throws {
         let v = try Victim(victimBin, ["compute"])

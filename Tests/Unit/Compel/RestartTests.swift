@@ -8,7 +8,7 @@ import Testing
 /// sleep lasts its full time. Each test injects syscalls so the thread leaves through our syscall's exit.
 @Suite(.serialized) struct RestartTests {
     let victimBin: String
-    init() throws { victimBin = try compileVictim("victim.c") }
+    init() throws { victimBin = try Built.victim.get() }
 
     func holdAndInject(_ pid: pid_t, tid: pid_t? = nil, holdMs: UInt32 = 200) throws -> InterruptedSyscall? {
         let task = try SeizedTask.seize(pid)

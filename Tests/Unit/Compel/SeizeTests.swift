@@ -6,7 +6,7 @@ import Testing
 
 @Suite(.serialized) struct SeizeTests {
     let victimBin: String
-    init() throws { victimBin = try compileVictim("victim.c") }
+    init() throws { victimBin = try Built.victim.get() }
 
     @Test func remoteGetpidAndGettid() throws {
         let v = try Victim(victimBin, ["pause"])

@@ -11,13 +11,32 @@ let victimsDir: String = {
 
 struct TestFailure: Error, CustomStringConvertible { let description: String }
 
-/// Compiles a C source from victims/ into a fresh temporary directory and returns the binary's path.
-func compileVictim(_ source: String, flags: [String] = ["-O1", "-pthread"]) throws -> String {
+/// One temporary directory per test process for the compiled victims, removed at exit.
+let testTmpDir: String = {
     var tmpl = Array("/tmp/compel-test-XXXXXX".utf8CString)
-    guard let dir = tmpl.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
-        throw TestFailure(description: "mkdtemp failed")
+    let dir = tmpl.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) } ?? "/tmp"
+    atexit {
+        guard let d = opendir(testTmpDir) else { return }
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name != "." && name != ".." { unlink(testTmpDir + "/" + name) }
+        }
+        closedir(d)
+        rmdir(testTmpDir)
     }
-    let out = dir + "/" + source.split(separator: ".")[0]
+    return dir
+}()
+
+/// Built once per test process (Swift initializes globals exactly once, thread-safely).
+enum Built {
+    static let victim = Result { try compileVictim("victim.c") }
+    static let blob = Result { try compileVictim("blob.c", flags: blobFlags) }
+    static let blobExternal = Result { try compileVictim("blob_external.c", flags: blobFlags) }
+}
+
+/// Compiles a C source from victims/ into the test directory and returns the binary's path.
+func compileVictim(_ source: String, flags: [String] = ["-O1", "-pthread"]) throws -> String {
+    let out = testTmpDir + "/" + source.split(separator: ".")[0]
     let status = try run(["/usr/bin/cc"] + flags + ["-o", out, victimsDir + "/" + source])
     if status != 0 { throw TestFailure(description: "cc \(source) exited with \(status)") }
     return out
