@@ -60,6 +60,7 @@ let package = Package(
             dependencies: ["Images", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/Unit/Images"
         ),
+        .executableTarget(name: "compel-bench", dependencies: ["Compel", "CSys"]),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel", exclude: ["victims"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CSys"], path: "Tests/Unit/Engine"),
         .testTarget(name: "CLITests", dependencies: ["criu"], path: "Tests/Unit/CLI"),

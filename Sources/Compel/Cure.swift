@@ -23,12 +23,14 @@ extension SeizedTask {
         for t in threads where !t.detached {
             attempt {
                 if let x = t.savedXsave { try setXsave(tid: t.tid, x) }
-                try setRegisters(tid: t.tid, t.resumeRegisters)
+                if t.touched { try setRegisters(tid: t.tid, t.resumeRegisters) }
                 if let m = t.savedSigmask { try setSigmask(tid: t.tid, m) }
             }
             for s in t.caughtSignals { _ = csys_tgkill(pid, t.tid, s) }
-            if csys_ptrace(Int(CSYS_PTRACE_DETACH), t.tid, nil, nil) < 0, firstError == nil {
-                firstError = CompelError(pid: t.tid, "PTRACE_DETACH", errno: Errno(rawValue: errno))
+            if csys_ptrace(Int(CSYS_PTRACE_DETACH), t.tid, nil, nil) < 0 {
+                let e = Errno(rawValue: errno)
+                if firstError == nil { firstError = CompelError(pid: t.tid, "PTRACE_DETACH", errno: e) }
+                if e == .noSuchProcess && t.tid != pid { reapDeadThread(t.tid) }
             }
             t.detached = true
         }
@@ -36,5 +38,19 @@ extension SeizedTask {
         if memFd >= 0 { close(memFd); memFd = -1 }
         if pidFd >= 0 { close(pidFd); pidFd = -1 }
         if let e = firstError { throw e }
+    }
+
+    /// A traced thread that died stays a zombie until its tracer collects it, and keeps its thread group from
+    /// being reaped by the parent; collect it (bounded: it may still be on its way out).
+    func reapDeadThread(_ tid: pid_t) {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while clock.now < deadline {
+            var st: Int32 = 0
+            let r = csys_waitpid(tid, &st, CSYS_WALL | CSYS_WNOHANG)
+            if r < 0 && errno != EINTR { return }
+            if r == tid && csys_wifstopped(st) == 0 { return }
+            if r == 0 { usleep(1000) }
+        }
     }
 }

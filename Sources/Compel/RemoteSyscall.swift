@@ -24,6 +24,7 @@ extension SeizedTask {
         }
         try quietSignals(t)
         let site = try findSyscallSite()
+        t.touched = true
         var regs = t.resumeRegisters
         regs.rax = UInt64(number)
         // orig_rax -1: the stop we resume from must not apply a syscall restart to these registers.
@@ -54,7 +55,13 @@ extension SeizedTask {
     func resume(_ t: SeizedThread, _ request: Int32, until done: (WaitStatus) -> Bool, _ op: String) throws {
         try ptraceChecked(request, t.tid, nil, nil, op)
         while true {
-            let s = try waitForStop(t.tid, timeout: timeout, operation: op)
+            let s: WaitStatus
+            do { s = try waitForStop(t.tid, timeout: timeout, operation: op) } catch let e as CompelError
+                where e.errno == .timedOut {
+                // Our syscall blocks: interrupt it, so the thread is back in a stop where cure can reach it.
+                try stopRunaway(t)
+                throw CompelError(pid: t.tid, op, errno: .timedOut, detail: "did not finish within \(timeout); interrupted it")
+            }
             if done(s) { return }
             if s.isSignalDeliveryStop { t.caughtSignals.append(s.stopSignal) }
             try ptraceChecked(request, t.tid, nil, nil, op)

@@ -7,9 +7,13 @@ public final class SeizedThread {
     public let tid: pid_t
     /// The thread was in group-stop (SIGSTOP and friends) when we seized it; cure leaves it stopped.
     public let wasStopped: Bool
-    /// The registers the thread will resume with at cure. Seize reads them and applies any pending syscall
-    /// restart (see `interruptedSyscall`); set them to change where the thread goes after cure.
-    public var resumeRegisters: GeneralRegisters
+    /// The registers the thread will resume with at cure once we ran anything in it. Seize reads them and
+    /// applies any pending syscall restart (see `interruptedSyscall`); set them to change where the thread
+    /// goes after cure.
+    public var resumeRegisters: GeneralRegisters { didSet { touched = true } }
+    /// We ran code in the thread or changed its registers. An untouched thread keeps its raw registers, so
+    /// the kernel's own restart logic (EINTR when a handler runs, restart otherwise) applies unchanged.
+    var touched = false
     /// The raw registers at the seize, before the restart adjustment.
     public let seizedRegisters: GeneralRegisters
     /// The syscall the thread was blocked in when we stopped it, which it re-enters after cure.
@@ -23,6 +27,19 @@ public final class SeizedThread {
     var caughtSignals: [Int32] = []
     /// Set when cure finished with the thread or it vanished.
     var detached = false
+
+    /// What the thread was doing when we seized it.
+    public enum PriorState: Equatable, Sendable {
+        case running
+        case inSyscall(InterruptedSyscall)
+        case stopped
+    }
+
+    public var priorState: PriorState {
+        if wasStopped { return .stopped }
+        if let sc = interruptedSyscall { return .inSyscall(sc) }
+        return .running
+    }
 
     init(tid: pid_t, wasStopped: Bool, regs: GeneralRegisters) {
         self.tid = tid
@@ -112,9 +129,8 @@ public final class SeizedTask {
                     if e == .noSuchProcess && tid != pid { continue }
                     throw CompelError(pid: tid, "PTRACE_INTERRUPT", errno: e)
                 }
-                let threadStopped = (try? threadState(pid: pid, tid: tid)) == "T"
-                guard let (regs, caught) = try waitForInterrupt(tid) else { continue }
-                let t = SeizedThread(tid: tid, wasStopped: threadStopped || wasStopped, regs: regs)
+                guard let (regs, caught, groupStop) = try waitForInterrupt(tid) else { continue }
+                let t = SeizedThread(tid: tid, wasStopped: groupStop || wasStopped, regs: regs)
                 t.caughtSignals = caught
                 threads.append(t)
             }
@@ -124,22 +140,24 @@ public final class SeizedTask {
         }
     }
 
-    /// Waits for the interrupt (or group-stop) trap; a signal arriving first is kept for re-delivery.
-    /// Returns nil when a non-main thread exited meanwhile.
-    private func waitForInterrupt(_ tid: pid_t) throws -> (GeneralRegisters, [Int32])? {
+    /// Waits for the interrupt trap (SIGTRAP) or group-stop trap (the stop signal) of PTRACE_EVENT_STOP; a
+    /// signal arriving first is kept for re-delivery. Returns nil when a non-main thread exited meanwhile.
+    private func waitForInterrupt(_ tid: pid_t) throws -> (GeneralRegisters, [Int32], Bool)? {
         var caught: [Int32] = []
+        var groupStop = false
         while true {
             let s: WaitStatus
-            do { s = try waitForStop(tid, timeout: timeout, operation: "wait for PTRACE_INTERRUPT stop") } catch {
-                if tid != pid { seizedTids.remove(tid); return nil }
-                throw error
+            do { s = try waitForStop(tid, timeout: timeout, operation: "wait for PTRACE_INTERRUPT stop") } catch let e as CompelError {
+                let gone = e.errno == nil || e.errno == .noChildProcess
+                if gone && tid != pid { return nil }
+                throw e
             }
-            if s.isEventStop { break }
+            if s.isEventStop { groupStop = s.stopSignal != SIGTRAP; break }
             if s.isSignalDeliveryStop { caught.append(s.stopSignal) }
             try ptraceChecked(CSYS_PTRACE_CONT, tid, nil, nil, "PTRACE_CONT")
         }
         if !caught.isEmpty { pendingCaught[tid] = caught }
-        return (try getRegisters(tid: tid), caught)
+        return (try getRegisters(tid: tid), caught, groupStop)
     }
 
     /// Signals caught during the seize, for re-delivery if the seize fails.
@@ -147,8 +165,12 @@ public final class SeizedTask {
 
     /// After a failed seize, let go of whatever we already hold without changing it.
     private func releaseAfterFailedSeize() {
-        for tid in seizedTids {
-            _ = csys_ptrace(Int(CSYS_PTRACE_DETACH), tid, nil, nil)
+        for tid in seizedTids where csys_ptrace(Int(CSYS_PTRACE_DETACH), tid, nil, nil) < 0 {
+            // Detach needs a ptrace-stop: a thread whose interrupt trap we never saw must reach it first.
+            _ = csys_ptrace(Int(CSYS_PTRACE_INTERRUPT), tid, nil, nil)
+            if (try? waitForStop(tid, timeout: .seconds(1), operation: "stop before detach")) != nil {
+                _ = csys_ptrace(Int(CSYS_PTRACE_DETACH), tid, nil, nil)
+            }
         }
         for (tid, sigs) in pendingCaught { for s in sigs { _ = csys_tgkill(pid, tid, s) } }
         threads = []

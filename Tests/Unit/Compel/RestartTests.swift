@@ -8,7 +8,7 @@ import Testing
 /// sleep lasts its full time. Each test injects syscalls so the thread leaves through our syscall's exit.
 @Suite(.serialized) struct RestartTests {
     let victimBin: String
-    init() throws { victimBin = try compileVictim("victim.c") }
+    init() throws { victimBin = try Built.victim.get() }
 
     func holdAndInject(_ pid: pid_t, tid: pid_t? = nil, holdMs: UInt32 = 200) throws -> InterruptedSyscall? {
         let task = try SeizedTask.seize(pid)
@@ -25,9 +25,43 @@ import Testing
         #expect(waitAsleep(v.pid))
         let sc = try holdAndInject(v.pid)
         #expect(sc?.number == Int64(SYS_read))
+        #expect(sc?.restartCode == 512)
         #expect(!v.hasOutput(withinMs: 100), "read returned before any data arrived")
         v.send("hello\n")
         #expect(try v.readLine() == "read 5 0 hello")
+        #expect(try v.waitExit() == 0)
+    }
+
+    /// A signal sent while we hold an untouched thread gets the kernel's usual treatment after cure: the
+    /// handler runs and the read (no SA_RESTART) fails with EINTR, exactly as without us.
+    @Test func signalWhileHeldIsDeliveredAfterCure() throws {
+        let v = try Victim(victimBin, ["read-usr1"])
+        _ = try v.readLine()
+        #expect(waitAsleep(v.pid))
+        let task = try SeizedTask.seize(v.pid)
+        kill(v.pid, SIGUSR1)
+        #expect(!v.hasOutput(withinMs: 100), "handler ran while the task was held")
+        try task.cure()
+        #expect(try v.readLine() == "usr1")
+        #expect(try v.readLine() == "read -1 4 ")
+        #expect(try v.waitExit() == 0)
+    }
+
+    /// With syscalls injected, signals are blocked while held and the handler runs after cure.
+    @Test func signalWhileInjectingRunsHandlerAfterCure() throws {
+        let v = try Victim(victimBin, ["read-usr1"])
+        _ = try v.readLine()
+        #expect(waitAsleep(v.pid))
+        let task = try SeizedTask.seize(v.pid)
+        try task.syscall(Int(SYS_getpid))
+        kill(v.pid, SIGUSR1)
+        for _ in 0..<20 { try task.syscall(Int(SYS_getpid)) }
+        #expect(!v.hasOutput(withinMs: 100), "handler ran while the task was held")
+        try task.cure()
+        #expect(try v.readLine() == "usr1")
+        // The read was restarted before the signal came (see docs/compel.md), so it goes on waiting for data.
+        v.send("x\n")
+        #expect(try v.readLine() == "read 1 0 x")
         #expect(try v.waitExit() == 0)
     }
 

@@ -11,13 +11,32 @@ let victimsDir: String = {
 
 struct TestFailure: Error, CustomStringConvertible { let description: String }
 
-/// Compiles a C source from victims/ into a fresh temporary directory and returns the binary's path.
-func compileVictim(_ source: String, flags: [String] = ["-O1", "-pthread"]) throws -> String {
+/// One temporary directory per test process for the compiled victims, removed at exit.
+let testTmpDir: String = {
     var tmpl = Array("/tmp/compel-test-XXXXXX".utf8CString)
-    guard let dir = tmpl.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
-        throw TestFailure(description: "mkdtemp failed")
+    let dir = tmpl.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) } ?? "/tmp"
+    atexit {
+        guard let d = opendir(testTmpDir) else { return }
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name != "." && name != ".." { unlink(testTmpDir + "/" + name) }
+        }
+        closedir(d)
+        rmdir(testTmpDir)
     }
-    let out = dir + "/" + source.split(separator: ".")[0]
+    return dir
+}()
+
+/// Built once per test process (Swift initializes globals exactly once, thread-safely).
+enum Built {
+    static let victim = Result { try compileVictim("victim.c") }
+    static let blob = Result { try compileVictim("blob.c", flags: blobFlags) }
+    static let blobExternal = Result { try compileVictim("blob_external.c", flags: blobFlags) }
+}
+
+/// Compiles a C source from victims/ into the test directory and returns the binary's path.
+func compileVictim(_ source: String, flags: [String] = ["-O1", "-pthread"]) throws -> String {
+    let out = testTmpDir + "/" + source.split(separator: ".")[0]
     let status = try run(["/usr/bin/cc"] + flags + ["-o", out, victimsDir + "/" + source])
     if status != 0 { throw TestFailure(description: "cc \(source) exited with \(status)") }
     return out
@@ -51,10 +70,20 @@ final class Victim {
         defer { posix_spawn_file_actions_destroy(&fa) }
         posix_spawn_file_actions_adddup2(&fa, inPipe[0], 0)
         posix_spawn_file_actions_adddup2(&fa, outPipe[1], 1)
+        // The test runner's threads block signals; a victim starts with an empty mask and default actions.
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
         let argv = ([binary] + args).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
-        let r = posix_spawn(&pid, binary, &fa, nil, argv, Glibc.environ)
+        let r = posix_spawn(&pid, binary, &fa, &attr, argv, Glibc.environ)
         close(inPipe[0]); close(outPipe[1])
         if r != 0 { close(inPipe[1]); close(outPipe[0]); throw TestFailure(description: "spawn \(binary): \(r)") }
         self.pid = pid
@@ -125,8 +154,14 @@ final class Victim {
         close(stdoutFd)
         if !reaped {
             kill(pid, SIGKILL)
+            // Bounded: a victim whose threads are still traced by a broken test must not hang the suite.
             var status: Int32 = 0
-            while waitpid(pid, &status, CSYS_WALL) < 0 && errno == EINTR {}
+            for _ in 0..<500 {
+                let r = waitpid(pid, &status, CSYS_WALL | CSYS_WNOHANG)
+                if r == pid && csys_wifstopped(status) == 0 { break }
+                if r < 0 && errno != EINTR { break }
+                usleep(10_000)
+            }
         }
     }
 }
@@ -139,4 +174,15 @@ func waitAsleep(_ pid: pid_t, timeoutMs: Int = 5_000) -> Bool {
         usleep(5_000)
     }
     return false
+}
+
+/// process_vm_readv without Compel (nil when the kernel refuses), to look at a victim that is not seized.
+func vmRead(_ pid: pid_t, _ addr: UInt64, _ count: Int) -> [UInt8]? {
+    var buf = [UInt8](repeating: 0, count: count)
+    let n = buf.withUnsafeMutableBytes { raw -> Int in
+        var l = iovec(iov_base: raw.baseAddress, iov_len: count)
+        var r = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(addr)), iov_len: count)
+        return process_vm_readv(pid, &l, 1, &r, 1, 0)
+    }
+    return n == count ? buf : nil
 }
