@@ -62,6 +62,7 @@ struct Restore: ParsableCommand {
             if errno != EINTR { throw ExitCode(1) }
         }
         if csys_wifexited(status) != 0 { throw ExitCode(csys_wexitstatus(status)) }
+        log.error("restored task \(pid) was killed by signal \(csys_wtermsig(status))")
         throw ExitCode(1)
     }
 }

@@ -109,9 +109,8 @@ enum TaskProps {
             try r.call("set_robust_list", Int32(SYS_set_robust_list), th.futexRla, UInt64(th.futexRlaLen))
         }
         try r.call("set_tid_address", Int32(SYS_set_tid_address), clearTid)
-        if th.pdeathSig != 0 {
-            try r.call("prctl(PR_SET_PDEATHSIG)", Int32(SYS_prctl), prSetPdeathsig, UInt64(th.pdeathSig), 0, 0, 0)
-        }
+        // Always: the restorer's child was armed with SIGKILL for the case criu dies mid-restore.
+        try r.call("prctl(PR_SET_PDEATHSIG)", Int32(SYS_prctl), prSetPdeathsig, UInt64(th.pdeathSig), 0, 0, 0)
     }
 
     /// Registers the dumped rseq area again; the task's memory must already be back.

@@ -51,14 +51,17 @@ struct MemoryRestore {
     }
 
     private func mapVdso() throws {
-        guard let vdso = images.mm.vmas.first(where: { $0.status & VmaStatus.vdso != 0 }) else { return }
-        try r.call("arch_prctl(ARCH_MAP_VDSO_64, \(hex(vdso.start)))", Int32(SYS_arch_prctl),
-                   UInt64(CSYS_ARCH_MAP_VDSO_64), vdso.start)
+        // ARCH_MAP_VDSO_64 takes where the whole block starts: the vvar pages come first.
+        guard let first = images.mm.vmas.first(where: { $0.status & (VmaStatus.vdso | VmaStatus.vvar) != 0 }) else { return }
+        try r.call("arch_prctl(ARCH_MAP_VDSO_64, \(hex(first.start)))", Int32(SYS_arch_prctl),
+                   UInt64(CSYS_ARCH_MAP_VDSO_64), first.start)
         let maps = try Maps.read(pid: r.pid)
         for v in images.mm.vmas where v.status & (VmaStatus.vdso | VmaStatus.vvar) != 0 {
             guard maps.contains(where: { $0.start == v.start && $0.end == v.end }) else {
+                let have = maps.filter { [.vdso, .vvar, .vvarVClock].contains($0.kind) }
+                    .map { "\(hex($0.start))-\(hex($0.end))" }.joined(separator: " ")
                 throw EngineError("map vdso", pid: r.pid,
-                                  reason: "this kernel's vdso/vvar layout differs from the dumped one at \(hex(v.start))-\(hex(v.end))")
+                                  reason: "this kernel's vdso/vvar layout differs from the dumped one at \(hex(v.start))-\(hex(v.end)) (mapped: \(have))")
             }
         }
     }
