@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "criu", targets: ["criu"]),
         .library(name: "Compel", targets: ["Compel"]),
+        .executable(name: "zdtm", targets: ["zdtm"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,6 +29,13 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        .target(name: "CZdtm"),
+        .target(name: "ZdtmCore", dependencies: ["CZdtm"]),
+        .executableTarget(
+            name: "zdtm",
+            dependencies: ["ZdtmCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "ZdtmTests", dependencies: ["ZdtmCore"], path: "Tests/Unit/Zdtm"),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel"),
     ]
 )

@@ -5,7 +5,11 @@
 #include <grp.h>
 #include <stdarg.h>
 #include <time.h>
+#include <stdint.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -16,7 +20,10 @@ const char *zdtm_dirname;
 static struct { const char *name; const char *value; } opts[MAX_OPTS];
 static int nr_opts;
 static const char *pidfile;
-static int ready_fd = -1;
+/* Ready flag shared with the starter. Not a pipe: an fd closed right after signalling would race the
+ * runner's first look at the fd table, and children forked during set-up would inherit it. */
+static volatile uint32_t *ready_word;
+enum { STARTING, READY };
 static int keep_root;
 static volatile sig_atomic_t got_sigterm;
 
@@ -58,18 +65,17 @@ static void parse_args(int argc, char **argv)
 	}
 }
 
-/* The starter's whole job: wait for the test's ready byte, publish the pid, go. */
-static void starter(pid_t child, int rfd)
+/* The starter's whole job: wait until the test is ready (or died), publish its pid, go. */
+static void starter(pid_t child)
 {
-	char c;
-	ssize_t n;
-	do
-		n = read(rfd, &c, 1);
-	while (n < 0 && errno == EINTR);
-	if (n != 1) {
+	for (;;) {
+		if (__atomic_load_n(ready_word, __ATOMIC_SEQ_CST) == READY)
+			break;
 		int st;
-		waitpid(child, &st, 0);
-		exit(1);
+		if (waitpid(child, &st, WNOHANG) == child)
+			exit(1);
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		syscall(SYS_futex, ready_word, FUTEX_WAIT, STARTING, &ts, NULL, 0);
 	}
 	char tmp[4096], buf[32];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", pidfile);
@@ -112,18 +118,15 @@ void test_init(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	setvbuf(stderr, NULL, _IONBF, 0);
 
-	int p[2];
-	if (pipe2(p, O_CLOEXEC))
-		pr_perror("pipe");
+	ready_word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ready_word == MAP_FAILED)
+		pr_perror("mmap ready word");
+	*ready_word = STARTING;
 	pid_t pid = fork();
 	if (pid < 0)
 		pr_perror("fork");
-	if (pid > 0) {
-		close(p[1]);
-		starter(pid, p[0]);
-	}
-	close(p[0]);
-	ready_fd = p[1];
+	if (pid > 0)
+		starter(pid);
 	/* Own session: the test does not hang on the runner's terminal or process group. */
 	if (setsid() < 0)
 		pr_perror("setsid");
@@ -141,14 +144,12 @@ void test_init(int argc, char **argv)
 
 void test_daemon(void)
 {
-	if (ready_fd < 0)
+	if (!ready_word || *ready_word != STARTING)
 		fail("test_daemon() called twice or before test_init()");
-	char c = 'R';
-	if (write(ready_fd, &c, 1) != 1)
-		pr_perror("can't signal ready");
-	close(ready_fd);
-	ready_fd = -1;
+	/* The message first: once the starter is released, the runner may look at us at any moment. */
 	test_msg("ready");
+	__atomic_store_n(ready_word, READY, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, ready_word, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 int test_go(void) { return !got_sigterm; }

@@ -171,6 +171,10 @@ int main(int argc, char **argv)
 		waitpid(init, &st, 0);
 		return 1;
 	}
+	/* The init closes its end right after the verdict; wait for that so nobody sees the pipe in its fd table. */
+	while (read(p[0], &verdict, 1) > 0)
+		;
+	close(p[0]);
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", pidfile);
 	FILE *f = fopen(tmp, "w");
