@@ -12,21 +12,31 @@ public final class CriuBinary: @unchecked Sendable {
 
     public init(path: String) { self.path = path }
 
-    /// A command exists when `criu CMD --help` exits 0 and does not answer with a generic "unknown" text.
+    /// A command exists when `criu CMD --help` exits 0 and its usage names the command ("criu dump ..." from a
+    /// subcommand's help, or upstream's "criu dump|pre-dump -t PID"): a binary without the command answers
+    /// with its general usage or an error.
     public func has(command: String) -> Bool {
         lock.lock()
         if let v = commands[command] { lock.unlock(); return v }
         lock.unlock()
         var ok = false
         if let (ex, out) = try? Proc.run([path, command, "--help"], timeout: 30) {
-            let lower = out.lowercased()
-            ok = ex.ok && !lower.contains("unknown command") && !lower.contains("unexpected argument")
-                && lower.contains(command)
+            ok = ex.ok && CriuBinary.usageNames(command, in: out)
         }
         lock.lock()
         commands[command] = ok
         lock.unlock()
         return ok
+    }
+
+    static func usageNames(_ command: String, in text: String) -> Bool {
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            for (i, w) in words.enumerated() where w == "criu" && i + 1 < words.count {
+                if words[i + 1].split(separator: "|").contains(where: { $0 == command }) { return true }
+            }
+        }
+        return false
     }
 
     /// `criu check --feature NAME` exits 0 when the feature is there.
