@@ -24,30 +24,34 @@ public struct TestDesc: Equatable, Sendable {
 
     public static func parse(_ data: Data, file: String) throws -> TestDesc {
         func bad(_ why: String) -> ZdtmError { .badDesc(file: file, why: why) }
-        let any: Any
+        let obj: [String: JSONValue]
         do {
-            any = try JSONSerialization.jsonObject(with: data)
+            obj = try JSONDecoder().decode([String: JSONValue].self, from: data)
         } catch {
+            if (try? JSONDecoder().decode(JSONValue.self, from: data)) != nil { throw bad("top level must be a JSON object") }
             throw bad("not valid JSON")
         }
-        guard let obj = any as? [String: Any] else { throw bad("top level must be a JSON object") }
         if let unknown = obj.keys.filter({ !keys.contains($0) }).sorted().first {
             throw bad("unknown key '\(unknown)' (known: \(keys.sorted().joined(separator: ", ")))")
         }
         func strings(_ key: String) throws -> [String]? {
-            guard let v = obj[key] else { return nil }
-            if let s = v as? String { return s.split(separator: " ").map(String.init) }
-            guard let a = v as? [Any], a.allSatisfy({ $0 is String }) else {
-                throw bad("'\(key)' must be a list of strings")
+            switch obj[key] {
+            case nil: return nil
+            case .string(let s): return s.split(separator: " ").map(String.init)
+            case .array(let a):
+                return try a.map {
+                    guard case .string(let s) = $0 else { throw bad("'\(key)' must be a list of strings") }
+                    return s
+                }
+            default: throw bad("'\(key)' must be a list of strings")
             }
-            return a as? [String]
         }
         func int(_ key: String) throws -> Int? {
-            guard let v = obj[key] else { return nil }
-            guard !(type(of: v) == Bool.self), let n = v as? Int, n >= 0 else {
-                throw bad("'\(key)' must be a non-negative integer")
+            switch obj[key] {
+            case nil: return nil
+            case .int(let n) where n >= 0: return n
+            default: throw bad("'\(key)' must be a non-negative integer")
             }
-            return n
         }
         var d = TestDesc()
         if let fl = try strings("flavors") {
@@ -89,5 +93,21 @@ public enum Flavor: String, CaseIterable, Sendable, Comparable {
             guard let f = Flavor(rawValue: p) else { throw ZdtmError.usage("unknown flavor '\(p)' (known: h, ns, uns)") }
             return f
         }
+    }
+}
+
+/// Just enough JSON to tell `true` from `1` (JSONSerialization on Linux does not).
+enum JSONValue: Decodable, Equatable {
+    case bool(Bool), int(Int), double(Double), string(String), array([JSONValue]), object([String: JSONValue]), null
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int.self) { self = .int(i) }
+        else if let d = try? c.decode(Double.self) { self = .double(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
     }
 }
