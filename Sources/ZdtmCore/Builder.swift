@@ -9,8 +9,11 @@ public struct Builder: Sendable {
     public var jobs: Int
     public var cc: String
 
-    static let cflags = ["-O2", "-g", "-Wall", "-Wno-missing-field-initializers", "-Werror=implicit-function-declaration",
-                         "-fmacro-prefix-map=/=/"]
+    /// __FILE__ relative to Tests/zdtm keeps FAIL lines short and the same on every machine.
+    var cflags: [String] {
+        ["-O2", "-g", "-Wall", "-Wno-missing-field-initializers", "-Werror=implicit-function-declaration",
+         "-fmacro-prefix-map=\(zdtmDir)/="]
+    }
 
     public init(zdtmDir: String, buildDir: String, jobs: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)) {
         self.zdtmDir = zdtmDir
@@ -49,7 +52,7 @@ public struct Builder: Sendable {
     public func build(_ tests: [TestCase]) throws -> [String: String] {
         let compiler = try resolveCC()
         // A change of compiler or flags rebuilds everything: mtimes cannot see it.
-        let stamp = "\(buildDir)/flags", flags = ([compiler] + Builder.cflags).joined(separator: " ")
+        let stamp = "\(buildDir)/flags", flags = ([compiler] + cflags).joined(separator: " ")
         if Proc.read(stamp) != flags {
             try? FileManager.default.removeItem(atPath: "\(buildDir)/bin")
             try? FileManager.default.removeItem(atPath: "\(buildDir)/obj")
@@ -65,10 +68,10 @@ public struct Builder: Sendable {
         for src in libSources {
             let obj = "\(buildDir)/obj/" + (src as NSString).lastPathComponent.replacingOccurrences(of: ".c", with: ".o")
             objects.append(obj)
-            libJobs.append(Job(output: obj, argv: [compiler] + Builder.cflags + ["-I", lib, "-c", src, "-o", obj],
+            libJobs.append(Job(output: obj, argv: [compiler] + cflags + ["-I", lib, "-c", src, "-o", obj],
                                inputs: [src] + headers))
         }
-        libJobs.append(Job(output: nsLauncher, argv: [compiler] + Builder.cflags + ["\(lib)/zdtm_ns.c", "-o", nsLauncher],
+        libJobs.append(Job(output: nsLauncher, argv: [compiler] + cflags + ["\(lib)/zdtm_ns.c", "-o", nsLauncher],
                            inputs: ["\(lib)/zdtm_ns.c"]))
         let libErrors = try runJobs(libJobs)
         if let (out, msg) = libErrors.first {
@@ -76,7 +79,7 @@ public struct Builder: Sendable {
         }
         let testJobs = tests.map { t in
             Job(output: binary(for: t),
-                argv: [compiler] + Builder.cflags + ["-fmacro-prefix-map=\(zdtmDir)/=", "-I", lib, t.source] + objects + ["-o", binary(for: t), "-pthread"],
+                argv: [compiler] + cflags + ["-I", lib, t.source] + objects + ["-o", binary(for: t), "-pthread"],
                 inputs: [t.source] + headers + objects)
         }
         var failed: [String: String] = [:]

@@ -59,6 +59,11 @@ struct TestRun {
     }
 
     func body(_ o: inout Outcome) -> Outcome {
+        if mode.norst && test.desc.flags.contains(.reqrst) {
+            o.verdict = .skip
+            o.reason = "the test needs a restore (reqrst) and --norst was given"
+            return o
+        }
         if !mode.nocr, let criu, let why = criu.missing(for: test, mode: mode) {
             o.verdict = .skip
             o.reason = why
@@ -103,7 +108,11 @@ struct TestRun {
         guard var root = readPid(flavor == .h ? "test.pid" : "root.pid") else {
             return fail(&o, "no pid in the pidfile after ready")
         }
-        defer { cleanup(root) }
+        ActiveTests.shared.set(slot, root)
+        defer {
+            cleanup(root)
+            ActiveTests.shared.set(slot, nil)
+        }
 
         let isStatic = test.isStatic
         let ns = flavor != .h
@@ -119,6 +128,7 @@ struct TestRun {
             for iter in 1...max(1, mode.iters) {
                 guard let newRoot = crCycle(&o, root: root, iter: iter) else { break }
                 root = newRoot
+                ActiveTests.shared.set(slot, root)
                 guard o.verdict == .pass else { break }
                 let after = ProcState.snapshot(root: root, withMounts: ns)
                 if isStatic {

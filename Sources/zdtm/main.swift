@@ -68,6 +68,7 @@ struct Run: ParsableCommand {
         } else {
             cfg.criuBin = Locate.defaultCriu(root: root)
         }
+        Interrupt.install()
         let summary = try Suite(cfg).run()
         if summary.failed > 0 || summary.notRun > 0 { throw ExitCode(1) }
     }
