@@ -69,6 +69,11 @@ public final class Suite: @unchecked Sendable {
                 throw ZdtmError.setup("no criu binary\(cfg.criuBin.map { " at \($0)" } ?? ""): build it (swift build --product criu) or pass --criu-bin PATH")
             }
             criuFound = CriuBinary(path: p)
+            if !cfg.quiet, let c = criuFound {
+                let cmds = ["dump", "restore", "check", "pre-dump", "page-server", "lazy-pages"]
+                    .map { "\($0) \(c.has(command: $0) ? "yes" : "no")" }
+                out("criu \(p): " + cmds.joined(separator: ", "))
+            }
         }
         let criu = criuFound
         let crit = cfg.critBin ?? Suite.findCrit(criu: cfg.criuBin, root: cfg.packageRoot)
@@ -101,8 +106,8 @@ public final class Suite: @unchecked Sendable {
             self.done += 1
             let n = self.done
             if o.verdict == .fail && !cfg.keepGoing { stopScheduling = true }
-            lock.unlock()
             out(Report.liveLine(o, index: n, total: total, nocr: cfg.mode.nocr))
+            lock.unlock()
             let keep = cfg.keep == .always || (cfg.keep == .failed && o.verdict == .fail)
             if !keep && o.verdict != .fail { try? FileManager.default.removeItem(atPath: o.workDir) }
         }
