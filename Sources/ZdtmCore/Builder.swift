@@ -36,7 +36,14 @@ public struct Builder: Sendable {
         return inputs.contains { (mtime($0) ?? .infinity) > t }
     }
 
-    struct Job { var output: String; var argv: [String]; var inputs: [String] }
+    /// The compiler writes `scratch`, renamed to `output` when done: a concurrent run never executes or
+    /// links a half-written file.
+    struct Job {
+        var output: String
+        var argv: [String]
+        var inputs: [String]
+        var scratch: String { output + ".tmp" }
+    }
 
     func resolveCC() throws -> String {
         if cc.hasPrefix("/") { return cc }
@@ -99,17 +106,24 @@ public struct Builder: Sendable {
         var running: [(pid_t, Job, String)] = []
         var queue = todo[...]
         while !queue.isEmpty || !running.isEmpty {
-            while running.count < jobs, let j = queue.popFirst() {
-                let log = j.output + ".log"
-                unlink(log)
-                unlink(j.output)
+            while running.count < jobs, var j = queue.popFirst() {
+                let unique = "\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
+                let log = j.output + ".\(unique).log"
+                let scratch = j.scratch + "." + unique
+                j.argv = j.argv.map { $0 == j.output ? scratch : $0 }
                 running.append((try Proc.spawn(j.argv, log: log), j, log))
             }
             let (pid, j, log) = running.removeFirst()
             let ex = Proc.wait(pid, timeout: 300)
             let msg = Proc.read(log) ?? ""
-            if !ex.ok {
-                unlink(j.output)
+            let scratch = j.argv.first { $0.hasPrefix(j.scratch + ".") } ?? j.scratch
+            if ex.ok {
+                if rename(scratch, j.output) != 0 { failures[j.output] = "rename \(scratch): \(errnoText(errno))" }
+                unlink(log)
+            } else {
+                unlink(scratch)
+                // The messages stay next to the output for the report.
+                rename(log, j.output + ".log")
                 failures[j.output] = msg.isEmpty ? "cc \(ex)" : msg
             }
         }

@@ -59,10 +59,17 @@ public enum Proc {
             cEnv.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let rc = ChildRegistry.shared.withLock { owned -> Int32 in
-            let r = posix_spawn(&pid, argv[0], &fa, &attr, cArgs, cEnv)
-            if r == 0 { owned.insert(pid) }
-            return r
+        var rc: Int32 = 0
+        // ETXTBSY: a file just written (a test binary, a script) may still be open for writing in a
+        // child another thread is forking at this moment; that passes in a few milliseconds.
+        for attempt in 0..<50 {
+            rc = ChildRegistry.shared.withLock { owned -> Int32 in
+                let r = posix_spawn(&pid, argv[0], &fa, &attr, cArgs, cEnv)
+                if r == 0 { owned.insert(pid) }
+                return r
+            }
+            if rc != ETXTBSY || attempt == 49 { break }
+            usleep(10_000)
         }
         guard rc == 0 else { throw ZdtmError.io(path: argv[0], op: "spawn", errno: rc) }
         return pid

@@ -16,6 +16,8 @@ public struct RunConfig: Sendable {
     public var criuBin: String?
     public var critBin: String?
     public var quiet = false
+    /// Per-test work dirs (scratch files, logs, images) go under this directory.
+    public var outDir: String?
 
     public init(packageRoot: String, tests: [TestCase]) {
         self.packageRoot = packageRoot
@@ -86,7 +88,7 @@ public final class Suite: @unchecked Sendable {
         }
         if items.isEmpty { throw ZdtmError.usage("nothing to run: the selected tests support none of the flavors \(cfg.flavors.map(\.rawValue).joined(separator: ","))") }
         let total = items.count
-        let outRoot = "\(cfg.buildDir)/out"
+        let outRoot = cfg.outDir ?? "\(cfg.buildDir)/out"
 
         @Sendable func runItem(_ item: Item, slot: Int) -> Outcome {
             let wd = "\(outRoot)/\(item.test.name.replacingOccurrences(of: "/", with: "_"))-\(item.flavor.rawValue)"

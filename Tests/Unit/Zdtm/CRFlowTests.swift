@@ -43,6 +43,8 @@ import Testing
         cfg.keepGoing = true
         cfg.keep = .never
         cfg.quiet = true
+        cfg.outDir = NSTemporaryDirectory() + "zdtm-crflow-\(getpid())-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: cfg.outDir!) }
         let s = try Suite(cfg, output: { _ in }).run()
         return try #require(s.outcomes.first)
     }

@@ -19,6 +19,8 @@ import Testing
         cfg.keepGoing = true
         cfg.parallel = 2
         cfg.quiet = true
+        cfg.outDir = NSTemporaryDirectory() + "zdtm-smoke-\(getpid())-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: cfg.outDir!) }
         return try Suite(cfg, output: { _ in }).run()
     }
 
