@@ -58,11 +58,14 @@ extension TestRun {
         if mode.pre > 0 || mode.snaps { a.append("--track-mem") }
         if let prev { a += ["--prev-images-dir", (prev as NSString).lastPathComponent] }
         if mode.pageServer { a += ["--page-server", "--address", "127.0.0.1", "--port", String(port)] }
-        if mode.lazyPages { a += ["--lazy-pages", "--address", "127.0.0.1", "--port", String(port)] }
         a += test.desc.opts
         let (dx, dms) = criuCmd(&o, a, log: "\(dir)/dump.log", env: faultEnv)
         o.dumpMs = (o.dumpMs ?? 0) + dms
-        if let ps = pageServer { _ = Proc.wait(ps, timeout: 10) }
+        if let ps = pageServer, Proc.wait(ps, timeout: 10) == .timeout {
+            kill(-ps, SIGKILL)
+            _ = Proc.wait(ps, timeout: 5)
+            o.notes.append("the page server did not exit after the dump")
+        }
 
         if test.desc.flags.contains(.crfail) {
             // The dump must fail cleanly: the test goes on as if nothing happened.
@@ -77,8 +80,9 @@ extension TestRun {
         if !Proc.waitGone(root, timeout: 10) { _ = fail(&o, "pid \(root) still exists after dump"); return nil }
         var lazy: pid_t?
         if mode.lazyPages {
-            lazy = try? Proc.spawn([criu!.path, "lazy-pages", "-D", dir, "--page-server", "--address", "127.0.0.1",
-                                    "--port", String(port), "-o", "lazy-pages.log", "-v4"], log: "\(workDir)/criu-output.log")
+            // Local lazy pages: the daemon serves the dumped pages from the image dir to the restore.
+            lazy = try? Proc.spawn([criu!.path, "lazy-pages", "-D", dir, "-o", "lazy-pages.log", "-v4"],
+                                   log: "\(workDir)/criu-output.log")
             o.logs.append("\(dir)/lazy-pages.log")
         }
         var r = ["restore", "-D", dir, "-d", "--pidfile", "\(dir)/restore.pid", "-o", "restore.log", "-v4"]
@@ -88,7 +92,11 @@ extension TestRun {
         r += test.desc.opts
         let (rx, rms) = criuCmd(&o, r, log: "\(dir)/restore.log", env: faultEnv)
         o.restoreMs = (o.restoreMs ?? 0) + rms
-        if let lazy { _ = Proc.wait(lazy, timeout: 30) }
+        if let lazy, Proc.wait(lazy, timeout: 30) == .timeout {
+            kill(-lazy, SIGKILL)
+            _ = Proc.wait(lazy, timeout: 5)
+            o.notes.append("the lazy-pages daemon did not exit after the restore")
+        }
         if !rx.ok { _ = fail(&o, "criu restore failed (\(rx))"); return nil }
         guard let newRoot = (Proc.read("\(dir)/restore.pid") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             .split(separator: "\n").first.flatMap({ pid_t($0) }) else {

@@ -46,7 +46,7 @@ public enum Report {
             out("")
             out("FAIL \(o.test) (\(o.flavor.rawValue)): \(o.reason)")
             out("  reproduce: \(reproduce(o, cfg: cfg))")
-            out("  work dir:  \(o.workDir)")
+            if cfg.keep != .never { out("  work dir:  \(o.workDir)") }
             for log in o.logs {
                 let t = tail(log, lines: 8)
                 if t.isEmpty { continue }

@@ -60,6 +60,9 @@ public final class Suite: @unchecked Sendable {
     }
 
     public func run() throws -> RunSummary {
+        guard getuid() == 0 else {
+            throw ZdtmError.setup("zdtm must run as root (tests switch users and create namespaces)")
+        }
         Proc.becomeSubreaper()
         let builder = Builder(zdtmDir: cfg.zdtmDir, buildDir: cfg.buildDir)
         let t0 = Date()
@@ -110,8 +113,6 @@ public final class Suite: @unchecked Sendable {
             if o.verdict == .fail && !cfg.keepGoing { stopScheduling = true }
             out(Report.liveLine(o, index: n, total: total, nocr: cfg.mode.nocr))
             lock.unlock()
-            let keep = cfg.keep == .always || (cfg.keep == .failed && o.verdict == .fail)
-            if !keep && o.verdict != .fail { try? FileManager.default.removeItem(atPath: o.workDir) }
         }
 
         // A simple pool: shared tests run up to `parallel` at once; an excl test waits for the pool to
@@ -150,6 +151,11 @@ public final class Suite: @unchecked Sendable {
         let summary = RunSummary(outcomes: outcomes, notRun: queue.count)
         Report.printSummary(summary, cfg: cfg, out: out)
         if let dir = cfg.reportDir { try Report.write(summary, cfg: cfg, dir: dir) }
+        // Work dirs go only now: the summary above quotes the failures' logs.
+        for o in outcomes {
+            let keep = cfg.keep == .always || (cfg.keep == .failed && o.verdict == .fail)
+            if !keep { try? FileManager.default.removeItem(atPath: o.workDir) }
+        }
         return summary
     }
 }

@@ -18,7 +18,7 @@ struct Run: ParsableCommand {
     @Option(name: [.customShort("T"), .customLong("tests")], help: "Tests whose name matches REGEX.") var regex: String?
     @Option(name: [.customShort("F"), .customLong("from")], help: "File listing test names, one per line.") var listFile: String?
     @Option(name: [.customShort("x"), .long], help: "Exclude tests whose name matches REGEX (repeatable).") var exclude: [String] = []
-    @Option(name: [.customShort("f"), .customLong("flavor")], help: "Flavors: h, ns, uns (comma separated).") var flavor = "h"
+    @Option(name: [.customShort("f"), .customLong("flavor")], help: "Flavors: h, ns, uns (comma separated); a test runs in those its desc allows.") var flavor = "h,ns,uns"
     @Option(help: "C/R cycles per test.") var iters = 1
     @Flag(help: "Dump with --leave-running, no restore.") var norst = false
     @Flag(help: "No criu at all: checks the tests themselves.") var nocr = false
