@@ -72,3 +72,26 @@ int read_all(int fd, void *buf, size_t len)
 	}
 	return 0;
 }
+
+int fd_fill(int fd, size_t len, uint32_t seed)
+{
+	char *buf = malloc(len ? len : 1);
+	if (!buf)
+		return -1;
+	datagen(buf, len, seed);
+	int ret = write_all(fd, buf, len);
+	free(buf);
+	return ret;
+}
+
+int fd_check(int fd, size_t len, uint32_t seed)
+{
+	char *buf = malloc(len ? len : 1);
+	if (!buf)
+		return -1;
+	int ret = read_all(fd, buf, len);
+	if (ret == 0)
+		ret = datachk(buf, len, seed);
+	free(buf);
+	return ret;
+}

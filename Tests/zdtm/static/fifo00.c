@@ -7,7 +7,6 @@
 
 int main(int argc, char **argv)
 {
-	static char buf[LEN];
 	test_init(argc, argv);
 	if (!zdtm_filename)
 		fail("needs --filename");
@@ -17,8 +16,7 @@ int main(int argc, char **argv)
 	int w = open(zdtm_filename, O_WRONLY);
 	if (r < 0 || w < 0)
 		pr_perror("open fifo");
-	datagen(buf, LEN, 55);
-	if (write_all(w, buf, LEN))
+	if (fd_fill(w, LEN, 55))
 		pr_perror("write fifo");
 	test_daemon();
 	test_waitsig();
@@ -27,8 +25,7 @@ int main(int argc, char **argv)
 		pr_perror("stat");
 	if (a.st_ino != b.st_ino || !S_ISFIFO(a.st_mode))
 		fail("the fd is not the named fifo any more");
-	memset(buf, 0, LEN);
-	if (read_all(r, buf, LEN) || datachk(buf, LEN, 55))
+	if (fd_check(r, LEN, 55))
 		fail("fifo data lost or corrupted");
 	pass();
 }

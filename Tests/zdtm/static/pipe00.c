@@ -7,7 +7,7 @@
 
 int main(int argc, char **argv)
 {
-	static char buf[LEN], back[LEN];
+	char c;
 	int p[2];
 	struct stat a, b;
 	test_init(argc, argv);
@@ -15,8 +15,7 @@ int main(int argc, char **argv)
 		pr_perror("pipe");
 	if (fcntl(p[0], F_SETPIPE_SZ, 65536) < 0)
 		pr_perror("F_SETPIPE_SZ");
-	datagen(buf, LEN, 100);
-	if (write_all(p[1], buf, LEN))
+	if (fd_fill(p[1], LEN, 100))
 		pr_perror("fill pipe");
 	test_daemon();
 	test_waitsig();
@@ -28,13 +27,11 @@ int main(int argc, char **argv)
 		fail("the two ends belong to different pipes (%lu vs %lu)", (unsigned long)a.st_ino, (unsigned long)b.st_ino);
 	if (fcntl(p[0], F_GETPIPE_SZ) != 65536)
 		fail("pipe size changed to %d", fcntl(p[0], F_GETPIPE_SZ));
-	if (read_all(p[0], back, LEN))
-		pr_perror("read back");
-	if (datachk(back, LEN, 100))
-		fail("pipe data corrupted");
+	if (fd_check(p[0], LEN, 100))
+		fail("pipe data lost or corrupted");
 	int fl = fcntl(p[0], F_GETFL);
 	fcntl(p[0], F_SETFL, fl | O_NONBLOCK);
-	if (read(p[0], back, 1) != -1 || errno != EAGAIN)
+	if (read(p[0], &c, 1) != -1 || errno != EAGAIN)
 		fail("pipe holds more data than was written");
 	pass();
 }
