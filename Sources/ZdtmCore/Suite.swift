@@ -51,6 +51,11 @@ public final class Suite: @unchecked Sendable {
         self.out = output
     }
 
+    static func firstError(_ ccOutput: String) -> String {
+        let lines = ccOutput.split(separator: "\n")
+        return String(lines.first { $0.contains("error") } ?? lines.first ?? "")
+    }
+
     /// Finds crit next to the criu binary or in the package's build directories.
     static func findCrit(criu: String?, root: String) -> String? {
         var c: [String] = []
@@ -97,7 +102,7 @@ public final class Suite: @unchecked Sendable {
             let wd = "\(outRoot)/\(item.test.name.replacingOccurrences(of: "/", with: "_"))-\(item.flavor.rawValue)"
             if let err = buildErrors[item.test.name] {
                 return Outcome(test: item.test.name, flavor: item.flavor, verdict: .fail,
-                               reason: "build failed: " + (err.split(separator: "\n").first.map(String.init) ?? ""),
+                               reason: "build failed: " + Suite.firstError(err),
                                workDir: wd, logs: ["\(builder.binary(for: item.test)).log"])
             }
             let r = TestRun(test: item.test, flavor: item.flavor, mode: cfg.mode, binary: builder.binary(for: item.test),
