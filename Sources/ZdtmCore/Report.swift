@@ -38,8 +38,8 @@ public enum Report {
                 + (o.restoreMs.map(String.init) ?? "-").padding(toLength: 11, withPad: " ", startingAt: 0)
                 + o.verdict.rawValue + (o.reason.isEmpty ? "" : ": " + o.reason))
         }
-        var totals = "\(s.passed) passed, \(s.failed) failed, \(s.skipped) skipped"
-        if s.notRun > 0 { totals += " (\(s.notRun) not run: stopped at the first failure, use --keep-going)" }
+        // The last line keeps the plain "N passed, N failed, N skipped" form CI tools read.
+        let totals = "\(s.passed) passed, \(s.failed) failed, \(s.skipped) skipped"
         let notes = Set(s.outcomes.flatMap(\.notes)).sorted()
         for n in notes { out("note: \(n)") }
         for o in s.outcomes where o.verdict == .fail {
@@ -55,6 +55,7 @@ public enum Report {
             }
         }
         out("")
+        if s.notRun > 0 { out("\(s.notRun) not run: stopped at the first failure (use --keep-going)") }
         out(totals)
     }
 
