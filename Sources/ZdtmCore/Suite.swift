@@ -127,17 +127,26 @@ public final class Suite: @unchecked Sendable {
         let group = DispatchGroup()
         let slots = DispatchSemaphore(value: par)
         freeSlots = Array(0..<par)
-        while let item = queue.popFirst() {
+        func stopped() -> Bool {
             lock.lock()
-            let stop = stopScheduling
-            lock.unlock()
-            if stop { queue = [item][...] + queue; break }
+            defer { lock.unlock() }
+            return stopScheduling
+        }
+        while let item = queue.popFirst() {
+            if stopped() { queue = [item][...] + queue; break }
             if item.test.desc.flags.contains(.excl) {
                 group.wait()
+                if stopped() { queue = [item][...] + queue; break }
                 finish(runItem(item, slot: 0))
                 continue
             }
             slots.wait()
+            // A failure may have come in while we waited for the slot.
+            if stopped() {
+                slots.signal()
+                queue = [item][...] + queue
+                break
+            }
             lock.lock()
             let slot = self.freeSlots.removeFirst()
             lock.unlock()
