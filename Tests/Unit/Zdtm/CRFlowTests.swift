@@ -7,7 +7,8 @@ import Testing
 /// outside world: record the command line, kill the dumped task, fail, or leave a helper behind.
 /// The real test programs run; only criu is replaced.
 @Suite(.serialized) struct CRFlowTests {
-    static func fakeCriu(dump: String, restore: String = "echo 'restore: not implemented' >&2; exit 1") throws -> (String, String) {
+    static func fakeCriu(dump: String, restore: String = "echo 'restore: not implemented' >&2; exit 1",
+                         check: String = "exit 1") throws -> (String, String) {
         let base = NSTemporaryDirectory() + "zdtm-fake-\(getpid())-\(UUID().uuidString)"
         let log = base + ".args"
         let script = """
@@ -22,8 +23,8 @@ import Testing
 
         cmd=$(tail -n 1 \(log) | cut -d' ' -f1)
         case "$cmd" in
-        check) exit 1;;
-        dump) \(dump);;
+        check) \(check);;
+        dump|pre-dump) \(dump);;
         restore) \(restore);;
         esac
         exit 1
@@ -83,6 +84,23 @@ import Testing
         #expect(o.verdict == .pass, "\(o.reason)")
         let bad = try run("pipe00", criu: criu, mode: Mode())
         #expect(bad.verdict == .fail && bad.reason == "criu dump failed (exit 1)", "\(bad.reason)")
+    }
+
+    @Test func preDumpsChainTheirImageDirs() throws {
+        let (criu, log) = try Self.fakeCriu(dump: "exit 0", check: "exit 0")
+        defer { unlink(criu); unlink(log) }
+        var m = Mode()
+        m.norst = true
+        m.pre = 2
+        let o = try run("env00", criu: criu, mode: m)
+        #expect(o.verdict == .pass, "\(o.reason)")
+        let lines = (Proc.read(log) ?? "").split(separator: "\n").map(String.init).filter { !$0.hasPrefix("check") }
+        #expect(lines.count == 3)
+        guard lines.count == 3 else { return }
+        #expect(lines[0].hasPrefix("pre-dump -t") && lines[0].contains("/dump/1/pre0 ") && lines[0].contains("--track-mem"))
+        #expect(!lines[0].contains("--prev-images-dir"))
+        #expect(lines[1].hasPrefix("pre-dump -t") && lines[1].contains("/dump/1/pre1 ") && lines[1].contains("--prev-images-dir ../pre0"))
+        #expect(lines[2].hasPrefix("dump -t") && lines[2].contains("--track-mem") && lines[2].contains("--prev-images-dir pre1"))
     }
 
     @Test func leftoverCriuProcessIsCaught() throws {
