@@ -103,7 +103,8 @@ struct TestRun {
                 return o
             }
             if last.hasPrefix("FAIL:") { return fail(&o, String(last.dropFirst(5)).trimmingCharacters(in: .whitespaces)) }
-            return fail(&o, "the test did not become ready (starter \(sx))")
+            let why = lastLine("\(workDir)/start.log")
+            return fail(&o, "the test did not become ready (starter \(sx))" + (why.isEmpty ? "" : ": \(why)"))
         }
         guard var root = readPid(flavor == .h ? "test.pid" : "root.pid") else {
             return fail(&o, "no pid in the pidfile after ready")
@@ -122,7 +123,7 @@ struct TestRun {
             let after = ProcState.snapshot(root: root, withMounts: ns)
             if isStatic {
                 let d = ProcState.diff(before: before, after: after)
-                if !d.isEmpty { _ = fail(&o, "/proc changed across the C/R point: " + d.prefix(6).joined(separator: "; ")) }
+                if !d.isEmpty { _ = fail(&o, "/proc changed across the C/R point: " + summarize(d, &o)) }
             }
         } else {
             for iter in 1...max(1, mode.iters) {
@@ -134,7 +135,7 @@ struct TestRun {
                 if isStatic {
                     let d = ProcState.diff(before: before, after: after)
                     if !d.isEmpty {
-                        _ = fail(&o, "/proc differs after restore: " + d.prefix(6).joined(separator: "; "))
+                        _ = fail(&o, "/proc differs after \(test.desc.flags.contains(.crfail) ? "the failed dump" : mode.norst ? "the dump" : "restore"): " + summarize(d, &o))
                         break
                     }
                 }
@@ -153,6 +154,15 @@ struct TestRun {
         if verdict == "PASS" { return o }
         if verdict.hasPrefix("FAIL:") { o.reason = ""; return fail(&o, String(verdict.dropFirst(5)).trimmingCharacters(in: .whitespaces)) }
         return fail(&o, verdict.isEmpty ? "the test wrote no verdict" : "no verdict, last line: \(verdict)")
+    }
+
+    /// The first differences for the verdict line; all of them go to proc-diff.txt in the work dir.
+    func summarize(_ diffs: [String], _ o: inout Outcome) -> String {
+        let path = "\(workDir)/proc-diff.txt"
+        try? (diffs.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        o.logs.append(path)
+        let head = diffs.prefix(6).joined(separator: "; ")
+        return diffs.count > 6 ? head + "; ... (\(diffs.count) differences, see proc-diff.txt)" : head
     }
 
     func readPid(_ file: String) -> pid_t? {
