@@ -12,6 +12,7 @@ public struct Outcome: Sendable {
     public var reason: String = ""
     public var dumpMs: Int?
     public var restoreMs: Int?
+    public var started = Date()
     public var seconds: Double = 0
     public var workDir: String
     public var logs: [String] = []
@@ -54,6 +55,7 @@ struct TestRun {
         o.logs = [outfile, "\(workDir)/start.log"]
         let r = body(&o)
         var result = r
+        result.started = started
         result.seconds = Date().timeIntervalSince(started)
         return result
     }

@@ -45,3 +45,27 @@ import Testing
         #expect(o.reason.contains("vma new"), "\(o.reason)")
     }
 }
+
+/// excl tests run alone even with -p 2: no other test's run overlaps theirs.
+@Suite(.serialized) struct SchedulingTests {
+    @Test func exclusiveTestRunsAlone() throws {
+        let catalog = try Catalog(zdtmDir: SmokeTests.zdtmDir)
+        var tests = try Selection(names: ["env00", "pipe00", "sleeping00", "umask00", "cwd00"]).resolve(catalog)
+        tests[2].desc.flags.insert(.excl)
+        var cfg = RunConfig(packageRoot: SmokeTests.packageRoot, tests: tests)
+        cfg.flavors = [.h]
+        cfg.mode.nocr = true
+        cfg.parallel = 2
+        cfg.quiet = true
+        cfg.outDir = NSTemporaryDirectory() + "zdtm-sched-\(getpid())-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: cfg.outDir!) }
+        let s = try Suite(cfg, output: { _ in }).run()
+        #expect(s.passed == 5)
+        let excl = try #require(s.outcomes.first { $0.test == "static/sleeping00" })
+        let exclEnd = excl.started.addingTimeInterval(excl.seconds)
+        for o in s.outcomes where o.test != excl.test {
+            let end = o.started.addingTimeInterval(o.seconds)
+            #expect(end <= excl.started || o.started >= exclEnd, "\(o.test) overlaps the excl test")
+        }
+    }
+}
