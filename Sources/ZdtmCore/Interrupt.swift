@@ -26,6 +26,19 @@ final class ActiveTests: @unchecked Sendable {
     }
 }
 
+public enum Leftovers {
+    /// Kills what is still below the runner once a run is over (a test that outlived its cleanup would
+    /// otherwise wait for SIGTERM forever under init) and returns the pids it found.
+    public static func killAll() -> [Int32] {
+        Proc.reapStrays()
+        let me = getpid()
+        let left = Proc.tree(me).filter { $0 != me && Proc.exists($0) }
+        for p in left { kill(p, SIGKILL) }
+        for p in left { _ = Proc.waitGone(p, timeout: 2) }
+        return left
+    }
+}
+
 public enum Interrupt {
     nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
 

@@ -70,6 +70,11 @@ struct Run: ParsableCommand {
         }
         Interrupt.install()
         let summary = try Suite(cfg).run()
+        let left = Leftovers.killAll()
+        if !left.isEmpty {
+            print("zdtm: killed \(left.count) process(es) left behind by the run: \(left.map(String.init).joined(separator: " "))")
+            throw ExitCode(1)
+        }
         if summary.failed > 0 || summary.notRun > 0 { throw ExitCode(1) }
     }
 }
