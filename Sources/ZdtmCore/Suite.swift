@@ -51,6 +51,23 @@ public final class Suite: @unchecked Sendable {
         self.out = output
     }
 
+    /// Two runs sharing .build-zdtm/out would delete each other's work dirs: the second one stops.
+    func lockOutDir() throws {
+        try FileManager.default.createDirectory(atPath: cfg.buildDir, withIntermediateDirectories: true)
+        let path = "\(cfg.buildDir)/run.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ZdtmError.io(path: path, op: "open", errno: errno) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let holder = (Proc.read(path) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            close(fd)
+            throw ZdtmError.setup("another zdtm run (pid \(holder.isEmpty ? "?" : holder)) is using \(cfg.buildDir)")
+        }
+        _ = ftruncate(fd, 0)
+        let me = "\(getpid())\n"
+        _ = me.withCString { write(fd, $0, strlen($0)) }
+        // The descriptor stays open (and locked) until the process exits.
+    }
+
     static func firstError(_ ccOutput: String) -> String {
         let lines = ccOutput.split(separator: "\n")
         return String(lines.first { $0.contains("error") } ?? lines.first ?? "")
@@ -69,6 +86,7 @@ public final class Suite: @unchecked Sendable {
             throw ZdtmError.setup("zdtm must run as root (tests switch users and create namespaces)")
         }
         Proc.becomeSubreaper()
+        if cfg.outDir == nil { try lockOutDir() }
         let builder = Builder(zdtmDir: cfg.zdtmDir, buildDir: cfg.buildDir)
         let t0 = Date()
         let buildErrors = try builder.build(cfg.tests)
