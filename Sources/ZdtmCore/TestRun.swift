@@ -80,7 +80,7 @@ struct TestRun {
         let suid = test.desc.flags.contains(.suid)
         var argv = [binary, "--pidfile=\(workDir)/test.pid", "--outfile=\(outfile)",
                     "--filename=\(workDir)/test.file", "--dirname=\(workDir)/test.dir"]
-        if !suid { argv.append("--uid=\(zdtmUid)") }
+        if !suid { argv += ["--uid=\(zdtmUid)", "--gid=\(zdtmGid)"] }
         if flavor != .h {
             argv = [nsLauncher] + (flavor == .uns ? ["--user"] : []) + ["--pidfile=\(workDir)/root.pid", "--"] + argv
         }

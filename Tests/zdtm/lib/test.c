@@ -88,11 +88,11 @@ static void starter(pid_t child)
 	exit(0);
 }
 
-static void drop_privileges(void)
+static void drop_privileges(uid_t uid, gid_t gid)
 {
-	gid_t groups[] = { ZDTM_GID, ZDTM_GROUP2 };
-	if (setgroups(2, groups) || setresgid(ZDTM_GID, ZDTM_GID, ZDTM_GID) || setresuid(ZDTM_UID, ZDTM_UID, ZDTM_UID))
-		pr_perror("can't drop privileges to %d:%d", ZDTM_UID, ZDTM_GID);
+	gid_t groups[] = { gid, ZDTM_GROUP2 };
+	if (setgroups(2, groups) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
+		pr_perror("can't drop privileges to %d:%d", (int)uid, (int)gid);
 	/* A uid change clears the dumpable flag, which would hide our own /proc entries from us. */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
 		pr_perror("PR_SET_DUMPABLE");
@@ -136,9 +136,9 @@ void test_init(int argc, char **argv)
 	if (sigaction(SIGTERM, &sa, NULL))
 		pr_perror("sigaction(SIGTERM)");
 
-	const char *uid = test_opt("uid");
-	if (!keep_root && uid && strcmp(uid, "0"))
-		drop_privileges();
+	const char *uid = test_opt("uid"), *gid = test_opt("gid");
+	if (!keep_root && uid && atoi(uid) != 0)
+		drop_privileges(atoi(uid), gid ? atoi(gid) : ZDTM_GID);
 	test_msg("started (uid %d gid %d)", (int)getuid(), (int)getgid());
 }
 

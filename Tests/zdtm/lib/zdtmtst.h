@@ -25,7 +25,8 @@ extern const char *zdtm_filename;
 extern const char *zdtm_dirname;
 
 /* Parses --name=value arguments, redirects stdout/stderr to the outfile, forks the starter, drops to the
- * unprivileged uid/gid given with --uid/--gid (unless test_keep_root() was declared by TEST_KEEP_ROOT). */
+ * unprivileged --uid= and --gid= (plus group ZDTM_GROUP2) the runner gives, unless the test called
+ * test_keep_root() first. */
 void test_init(int argc, char **argv);
 /* The value of a test-specific --name=value argument, or NULL. */
 const char *test_opt(const char *name);
@@ -75,7 +76,7 @@ void task_waiter_wait4(task_waiter_t *w, uint32_t step);
 /* Adds one step (for several processes checking in); wakes the waiters. */
 void task_waiter_add(task_waiter_t *w);
 
-/* The uid/gid (and supplementary groups) tests run as unless they keep root. */
+/* The ids the runner passes (--uid/--gid); creds00 checks them. */
 #define ZDTM_UID 18943
 #define ZDTM_GID 58467
 #define ZDTM_GROUP2 58468
