@@ -121,7 +121,9 @@ struct TestRun {
         let ns = flavor != .h
         var before = ProcState.snapshot(root: root, withMounts: ns)
         if mode.nocr {
-            if test.desc.pause > 0 { usleep(UInt32(test.desc.pause) * 1000) }
+            // Transition tests get a moment to actually churn, as they would while a dump runs.
+            let pause = max(test.desc.pause, isStatic ? 0 : 200)
+            if pause > 0 { usleep(UInt32(pause) * 1000) }
             let after = ProcState.snapshot(root: root, withMounts: ns)
             if isStatic {
                 let d = ProcState.diff(before: before, after: after)
