@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Images", targets: ["Images"]),
         .executable(name: "crit", targets: ["crit"]),
+        .executable(name: "zdtm", targets: ["zdtm"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -64,5 +65,12 @@ let package = Package(
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel", exclude: ["victims"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CSys"], path: "Tests/Unit/Engine"),
         .testTarget(name: "CLITests", dependencies: ["criu"], path: "Tests/Unit/CLI"),
+        .target(name: "CZdtm"),
+        .target(name: "ZdtmCore", dependencies: ["CZdtm"]),
+        .executableTarget(
+            name: "zdtm",
+            dependencies: ["ZdtmCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "ZdtmTests", dependencies: ["ZdtmCore"], path: "Tests/Unit/Zdtm"),
     ]
 )

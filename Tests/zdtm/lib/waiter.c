@@ -1,0 +1,37 @@
+/* Futex waiters shared across fork: a parent and its children step through a set-up in order. */
+#include "zdtmtst.h"
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+task_waiter_t *task_waiter_new(void)
+{
+	task_waiter_t *w = mmap(NULL, sizeof(*w), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (w == MAP_FAILED)
+		pr_perror("mmap(task waiter)");
+	w->step = 0;
+	return w;
+}
+
+void task_waiter_complete(task_waiter_t *w, uint32_t step)
+{
+	__atomic_store_n(&w->step, step, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &w->step, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+void task_waiter_wait4(task_waiter_t *w, uint32_t step)
+{
+	for (;;) {
+		uint32_t cur = __atomic_load_n(&w->step, __ATOMIC_SEQ_CST);
+		if (cur >= step)
+			return;
+		syscall(SYS_futex, &w->step, FUTEX_WAIT, cur, NULL, NULL, 0);
+	}
+}
+
+void task_waiter_add(task_waiter_t *w)
+{
+	__atomic_add_fetch(&w->step, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &w->step, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
