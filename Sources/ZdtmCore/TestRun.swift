@@ -66,7 +66,7 @@ struct TestRun {
             o.reason = "the test needs a restore (reqrst) and --norst was given"
             return o
         }
-        if !mode.nocr, let criu, let why = criu.missing(for: test, mode: mode) {
+        if !mode.nocr, let criu, let why = criu.missing(for: test, mode: mode, flavor: flavor) {
             o.verdict = .skip
             o.reason = why
             return o

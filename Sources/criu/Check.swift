@@ -29,6 +29,7 @@ struct Check: ParsableCommand {
     func run() throws {
         if features.contains("list") {
             for f in KernelFeatures.all { print(f.name) }
+            for c in EngineCapabilities.all { print(c.name) }
             return
         }
         if !features.isEmpty {

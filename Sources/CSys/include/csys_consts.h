@@ -142,6 +142,10 @@
 #define CSYS_SECCOMP_MODE_FILTER       2
 #define CSYS_SECCOMP_FILTER_FLAG_TSYNC 1
 
+// lseek whence values hidden behind _GNU_SOURCE
+#define CSYS_SEEK_DATA                 3
+#define CSYS_SEEK_HOLE                 4
+
 // memfd
 #define CSYS_MFD_CLOEXEC               0x0001U
 #define CSYS_MFD_ALLOW_SEALING         0x0002U

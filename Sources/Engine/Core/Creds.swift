@@ -38,6 +38,8 @@ enum Creds {
     /// keep-caps so the uid change spares the permitted set, then ids, then the capability sets.
     static func restore(_ r: Remote, _ c: CredsEntry) throws {
         let lastCap = capLastCap()
+        // What the task may still raise after the uid change: its permitted set now, as keep-caps keeps it.
+        let held = (try? Status.read(pid: r.pid).capPermitted) ?? 0
         try r.call("prctl(PR_SET_SECUREBITS)", Int32(SYS_prctl), prSetSecurebits, UInt64(c.secbits | secbitKeepCaps), 0, 0, 0)
         let bnd = join(c.capBnd)
         for cap in 0...lastCap where bnd & (1 << UInt64(cap)) == 0 {
@@ -49,9 +51,9 @@ enum Creds {
         _ = try r.raw(Int32(SYS_setfsgid), UInt64(c.fsgid))
         try r.call("setresuid", Int32(SYS_setresuid), UInt64(c.uid), UInt64(c.euid), UInt64(c.suid))
         _ = try r.raw(Int32(SYS_setfsuid), UInt64(c.fsuid))
-        // Everything permitted stays effective until the securebits and ambient set are in place.
+        // Everything held stays effective until the securebits and ambient set are in place.
         let prm = join(c.capPrm), inh = join(c.capInh)
-        try capset(r, eff: prm, prm: prm, inh: inh)
+        try capset(r, eff: held, prm: held, inh: inh)
         try r.call("prctl(PR_SET_SECUREBITS)", Int32(SYS_prctl), prSetSecurebits, UInt64(c.secbits), 0, 0, 0)
         let amb = join(c.capAmb)
         for cap in 0...lastCap where amb & (1 << UInt64(cap)) != 0 {

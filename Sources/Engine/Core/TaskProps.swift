@@ -109,8 +109,19 @@ enum TaskProps {
             try r.call("set_robust_list", Int32(SYS_set_robust_list), th.futexRla, UInt64(th.futexRlaLen))
         }
         try r.call("set_tid_address", Int32(SYS_set_tid_address), clearTid)
-        // Always: the restorer's child was armed with SIGKILL for the case criu dies mid-restore.
-        try r.call("prctl(PR_SET_PDEATHSIG)", Int32(SYS_prctl), prSetPdeathsig, UInt64(th.pdeathSig), 0, 0, 0)
+    }
+
+    /// From outside: the kernel checks our CAP_SYS_NICE, not the task's.
+    static func restoreScheduling(pid: Int32, _ th: ThreadCoreEntry) throws {
+        if th.hasSchedPolicy && th.schedPolicy != 0 {
+            var param = sched_param(sched_priority: Int32(th.schedPrio))
+            if sched_setscheduler(pid, Int32(th.schedPolicy), &param) < 0 {
+                throw EngineError("sched_setscheduler(\(th.schedPolicy))", pid: pid, errno: .init(rawValue: errno))
+            }
+        }
+        if th.hasSchedNice && setpriority(__priority_which_t(0), id_t(pid), th.schedNice) < 0 {
+            throw EngineError("setpriority(\(th.schedNice))", pid: pid, errno: .init(rawValue: errno))
+        }
     }
 
     /// Registers the dumped rseq area again; the task's memory must already be back.
@@ -120,8 +131,11 @@ enum TaskProps {
         try r.call("rseq", Int32(SYS_rseq), e.rseqAbiPointer, UInt64(e.rseqAbiSize), 0, UInt64(e.signature))
     }
 
-    /// dumpable resets whenever the uid changes, so this comes after the creds.
-    static func restoreAfterCreds(_ r: Remote, _ mm: MmEntry, timerslack: UInt64?) throws {
+    /// dumpable and the parent-death signal reset whenever the uid changes, so these come after the creds.
+    static func restoreAfterCreds(_ r: Remote, _ mm: MmEntry, _ th: ThreadCoreEntry, timerslack: UInt64?) throws {
+        // A credential change clears the parent-death signal, and the restorer's child was armed with
+        // SIGKILL for the case criu dies mid-restore: always set it, last.
+        try r.call("prctl(PR_SET_PDEATHSIG)", Int32(SYS_prctl), prSetPdeathsig, UInt64(th.pdeathSig), 0, 0, 0)
         if mm.hasDumpable {
             try r.call("prctl(PR_SET_DUMPABLE)", Int32(SYS_prctl), prSetDumpable, UInt64(mm.dumpable), 0, 0, 0)
         }

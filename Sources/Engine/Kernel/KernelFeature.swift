@@ -70,7 +70,8 @@ public enum KernelFeatures {
         KernelFeature("timer_cr_ids", "PR_TIMER_CREATE_RESTORE_IDS", required: false, probe: TaskProbes.timerRestoreIds),
     ]
 
+    /// Kernel features and engine capabilities: what `--feature NAME` accepts.
     public static func named(_ name: String) -> KernelFeature? {
-        all.first { $0.name == name }
+        all.first { $0.name == name } ?? EngineCapabilities.features.first { $0.name == name }
     }
 }

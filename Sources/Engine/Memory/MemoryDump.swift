@@ -1,6 +1,16 @@
 import Glibc
+import CSys
 import Compel
 import Images
+
+/// Where the pages of a VMA come from.
+enum PageSource {
+    /// The task's page tables, through /proc/PID/pagemap.
+    case pagemap(PageFilter)
+    /// The shmem object behind a shared anonymous mapping, read through /proc/PID/map_files: its pages
+    /// exist even where this task never touched them.
+    case shmem
+}
 
 /// Which mappings need which treatment: the VMA entry for mm-PID.img and which of its pages go to the
 /// pages image.
@@ -8,7 +18,7 @@ struct VmaPlan {
     var vma: VMA
     var entry: VmaEntry
     /// nil: no page of this VMA is dumped (file-backed shared, vdso, vvar, ...).
-    var pageFilter: PageFilter?
+    var pages: PageSource?
 }
 
 enum MemoryPlanner {
@@ -42,7 +52,7 @@ enum MemoryPlanner {
             var madv: UInt64 = 0
             for (m, advice) in adviceByFlag where mnemonics.contains(m) { madv |= 1 << advice }
             if madv != 0 { e.madv = madv }
-            var filter: PageFilter? = nil
+            var filter: PageSource? = nil
             var status = VmaStatus.regular
 
             switch vma.kind {
@@ -57,23 +67,25 @@ enum MemoryPlanner {
             case .heap:
                 status |= VmaStatus.anonPrivate | VmaStatus.heap
                 flags |= UInt32(MAP_ANONYMOUS)
-                filter = .all
+                filter = .pagemap(.all)
             case .stack:
                 status |= VmaStatus.anonPrivate | VmaStatus.stack
                 flags |= UInt32(MAP_ANONYMOUS)
-                filter = .all
+                filter = .pagemap(.all)
+            case _ where vma.isSharedAnonymous:
+                status |= VmaStatus.anonShared
+                flags |= UInt32(MAP_ANONYMOUS)
+                e.shmid = vma.inode
+                e.pgoff = 0
+                filter = .shmem
             case .anonymous, .anonNamed:
-                if vma.shared {
-                    throw EngineError("dump memory", pid: pid,
-                                      reason: "shared anonymous mapping \(hex(vma.start))-\(hex(vma.end)) is not supported yet")
-                }
                 status |= VmaStatus.anonPrivate
                 flags |= UInt32(MAP_ANONYMOUS)
-                filter = .all
+                filter = .pagemap(.all)
             case .file(let path, let deleted):
-                if vma.isSharedAnonymous || vma.isSysVShm {
+                if vma.isSysVShm {
                     throw EngineError("dump memory", pid: pid, path: path,
-                                      reason: "shared anonymous or SysV memory at \(hex(vma.start)) is not supported yet")
+                                      reason: "SysV shared memory at \(hex(vma.start)) is not supported yet")
                 }
                 if deleted || vma.isMemfd {
                     throw EngineError("dump memory", pid: pid, path: path,
@@ -86,7 +98,7 @@ enum MemoryPlanner {
                     status |= VmaStatus.fileShared
                 } else {
                     status |= VmaStatus.filePrivate
-                    filter = .anonymousOnly
+                    filter = .pagemap(.anonymousOnly)
                 }
             case .anonShmemNamed(let name), .special(let name):
                 throw EngineError("dump memory", pid: pid,
@@ -94,7 +106,7 @@ enum MemoryPlanner {
             }
             e.flags = flags
             e.status = status
-            plans.append(VmaPlan(vma: vma, entry: e, pageFilter: filter))
+            plans.append(VmaPlan(vma: vma, entry: e, pages: filter))
         }
         return plans
     }
@@ -115,21 +127,54 @@ struct MemoryDumper {
         try pagemapWriter.write(head)
         var scanned: UInt64 = 0
         for (i, plan) in plans.enumerated() {
-            guard let filter = plan.pageFilter else { continue }
+            guard let source = plan.pages else { continue }
             scanned += plan.vma.size / PagesWriter.pageSize
-            let present = try pagemap.present(start: plan.vma.start, end: plan.vma.end, filter: filter)
-            for run in present.runs {
-                var pe = PagemapEntry()
-                pe.vaddr = run.start
-                pe.compatNrPages = UInt32(truncatingIfNeeded: min(run.nrPages, UInt64(UInt32.max)))
-                if run.nrPages > UInt64(UInt32.max) { pe.nrPages = run.nrPages }
-                pe.flags = PagemapFlags.present
-                try pagemapWriter.write(pe)
-                try pages.copy(from: task, address: run.start, nrPages: run.nrPages)
+            switch source {
+            case .pagemap(let filter):
+                let present = try pagemap.present(start: plan.vma.start, end: plan.vma.end, filter: filter)
+                for run in present.runs {
+                    try entry(run.start, run.nrPages)
+                    try pages.copy(from: task, address: run.start, nrPages: run.nrPages)
+                }
+            case .shmem:
+                try dumpShmem(plan.vma)
             }
             if i == plans.count / 2 { try faults.check(.dumpMidMemory) }
         }
         return (scanned, pages.pagesWritten)
+    }
+
+    private func entry(_ vaddr: UInt64, _ nrPages: UInt64) throws {
+        var pe = PagemapEntry()
+        pe.vaddr = vaddr
+        pe.compatNrPages = UInt32(truncatingIfNeeded: min(nrPages, UInt64(UInt32.max)))
+        if nrPages > UInt64(UInt32.max) { pe.nrPages = nrPages }
+        pe.flags = PagemapFlags.present
+        try pagemapWriter.write(pe)
+    }
+
+    /// The data ranges of the shmem file (CSYS_SEEK_DATA/CSYS_SEEK_HOLE), each read straight from the file.
+    private func dumpShmem(_ vma: VMA) throws {
+        let path = "/proc/\(task.pid)/map_files/\(vma.mapFilesName)"
+        let fd = csys_open(path, O_RDONLY | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw EngineError("open shared memory", pid: task.pid, path: path, errno: .init(rawValue: errno)) }
+        defer { close(fd) }
+        let page = PagesWriter.pageSize
+        let first = Int64(vma.offset), end = Int64(vma.offset + vma.size)
+        var off = first
+        while off < end {
+            let data = lseek(fd, off_t(off), CSYS_SEEK_DATA)
+            if data < 0 || Int64(data) >= end { break }
+            var hole = Int64(lseek(fd, off_t(data), CSYS_SEEK_HOLE))
+            if hole < 0 || hole > end { hole = end }
+            let pageMask = ~Int64(page - 1)
+            let start: Int64 = Int64(data) & pageMask
+            let bytes = UInt64(hole - start)
+            let n: UInt64 = (bytes + page - 1) / page
+            try entry(vma.start + UInt64(start - first), n)
+            try pages.copy(fromFile: fd, offset: UInt64(start), nrPages: n, path: path)
+            off = hole
+        }
     }
 }
 

@@ -38,6 +38,24 @@ final class PagesWriter {
         pagesWritten += nrPages
     }
 
+    /// Copies pages from a file (a shmem object) to the end of the image.
+    func copy(fromFile src: Int32, offset: UInt64, nrPages: UInt64, path: String) throws {
+        var off = offset
+        var left = nrPages * Self.pageSize
+        while left > 0 {
+            let want = Int(min(left, UInt64(buffer.count)))
+            let n = pread(src, buffer.baseAddress, want, off_t(off))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw EngineError("read shared memory", path: path, errno: .init(rawValue: n < 0 ? errno : EIO)) }
+            // A short read past the end of the object leaves zeroes, as the pages read.
+            if n < want { memset(buffer.baseAddress! + n, 0, want - n) }
+            try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<want]))
+            off += UInt64(want)
+            left -= UInt64(want)
+        }
+        pagesWritten += nrPages
+    }
+
     private func writeAll(_ data: UnsafeRawBufferPointer) throws {
         var off = 0
         while off < data.count {

@@ -1,0 +1,38 @@
+/// What this engine can checkpoint and restore, as `criu check --feature cr_NAME` reports it. Test suites
+/// ask for these so that a test of something not built yet is skipped with the reason, never passed.
+public enum EngineCapabilities {
+    /// (name, supported, what it covers)
+    public static let all: [(name: String, supported: Bool, summary: String)] = [
+        ("cr_single_task", true, "one single-threaded process: memory, registers, signals, timers, creds, regular files"),
+        ("cr_shared_anon", true, "shared anonymous memory within one process"),
+        ("cr_threads", false, "multi-threaded processes"),
+        ("cr_process_tree", false, "trees of processes, sessions, zombies"),
+        ("cr_pipe", false, "pipes and their data"),
+        ("cr_fifo", false, "FIFOs"),
+        ("cr_unix_socket", false, "unix sockets"),
+        ("cr_inet_socket", false, "TCP and UDP sockets"),
+        ("cr_eventfd", false, "eventfd"),
+        ("cr_epoll", false, "epoll"),
+        ("cr_signalfd", false, "signalfd"),
+        ("cr_timerfd", false, "timerfd"),
+        ("cr_inotify", false, "inotify"),
+        ("cr_memfd", false, "memfd"),
+        ("cr_tty", false, "terminals and ptys"),
+        ("cr_ghost_file", false, "open files that were unlinked"),
+        ("cr_file_owner", false, "F_SETOWN/F_SETSIG state of files"),
+        ("cr_sysvipc", false, "SysV IPC"),
+        ("cr_namespaces", false, "pid, mount, net, ipc and uts namespaces"),
+        ("cr_user_ns", false, "user namespaces"),
+        ("cr_uts_ns", false, "UTS namespaces"),
+        ("cr_cpu_affinity", false, "CPU affinity"),
+    ]
+
+    static var features: [KernelFeature] {
+        all.map { c in
+            KernelFeature(c.name, c.summary, required: false) {
+                c.supported ? .present("this criu restores \(c.summary)")
+                            : .missing("this criu cannot checkpoint \(c.summary) yet")
+            }
+        }
+    }
+}
