@@ -20,7 +20,9 @@ public final class ImageReader {
     public var limits: ImageLimits
     private var input: ByteInput
     /// Index of the next entry.
-    public private(set) var entryIndex = 0
+    public internal(set) var entryIndex = 0
+    /// Set once a ghost file's head entry says chunk entries follow.
+    private var ghostChunked = false
     /// File offset where the current (last read) entry started.
     public private(set) var entryOffset: UInt64 = 0
 
@@ -112,6 +114,7 @@ public final class ImageReader {
     /// The message type of the next entry.
     public var nextMessageType: (any SwiftProtobuf.Message.Type)? {
         if kind.hasPagemapHead && entryIndex == 0 { return PagemapHead.self }
+        if kind.extra == .ghostFile && entryIndex > 0 { return GhostChunkEntry.self }
         return kind.message
     }
 
@@ -148,8 +151,15 @@ public final class ImageReader {
         guard let type = nextMessageType else {
             throw fail(kind.name, .unsupportedKind, entry: nil)
         }
+        if kind.extra == .ghostFile && entryIndex == 1 && !ghostChunked {
+            // An unchunked ghost file is one entry and the raw contents.
+            if try atEnd() { return nil }
+            throw fail("end of file", .invalid("data after an unchunked ghost file entry"))
+        }
         guard let body = try nextEntryBytes(expected: type.protoMessageName) else { return nil }
-        return try parse(type, body)
+        let m = try parse(type, body)
+        if let g = m as? GhostFileEntry { ghostChunked = g.chunks }
+        return m
     }
 
     func parse<M: SwiftProtobuf.Message>(_ type: M.Type, _ body: [UInt8]) throws(ImageError) -> M {

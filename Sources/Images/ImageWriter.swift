@@ -124,6 +124,8 @@ public final class ImageWriter {
         if pad > 0 { try writePayload([UInt8](repeating: 0, count: Int(pad))) }
     }
 
+    func entryIndexAdjust(_ d: Int) { entryIndex += d }
+
     /// Bytes handed to the writer so far, header included.
     public var size: UInt64 { written + UInt64(buffer.count) }
 
