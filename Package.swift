@@ -48,7 +48,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ImagesTests",
-            dependencies: ["Images", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["Images", "crit", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/Unit/Images"
         ),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel"),
