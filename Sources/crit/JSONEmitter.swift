@@ -31,6 +31,9 @@ let hexFields: [String: Set<String>] = [
     "criu.TunLinkEntry": ["flags"],
 ]
 
+/// Bytes fields crit prints as quoted-printable text rather than base64.
+let quotedPrintableFields: [String: Set<String>] = ["criu.UnixSkEntry": ["name"]]
+
 /// Per-message field tables, indexed by number, built once.
 final class SchemaCache {
     private var byNumber: [String: [Int: ProtoField]] = [:]
@@ -54,6 +57,7 @@ struct JSONEmitter {
         let name = type(of: message).protoMessageName
         var v = TreeVisitor(
             fields: cache.fields(name), hex: pretty ? (hexFields[name] ?? []) : [],
+            quoted: quotedPrintableFields[name] ?? [],
             allHex: pretty && allHex, emitter: self)
         try? message.traverse(visitor: &v)
         return .object(v.out)
@@ -63,6 +67,7 @@ struct JSONEmitter {
 private struct TreeVisitor: SwiftProtobuf.Visitor {
     let fields: [Int: ProtoField]
     let hex: Set<String>
+    let quoted: Set<String>
     let allHex: Bool
     let emitter: JSONEmitter
     var out: [(String, JSONValue)] = []
@@ -99,7 +104,11 @@ private struct TreeVisitor: SwiftProtobuf.Visitor {
         put(fieldNumber, .string(value))
     }
     mutating func visitSingularBytesField(value: Data, fieldNumber: Int) throws {
-        put(fieldNumber, .string(JSONText.base64Lines([UInt8](value))))
+        if quoted.contains(name(fieldNumber)) {
+            put(fieldNumber, .string(QuotedPrintable.encode([UInt8](value))))
+        } else {
+            put(fieldNumber, .string(JSONText.base64Lines([UInt8](value))))
+        }
     }
     mutating func visitSingularEnumField<E: SwiftProtobuf.Enum>(value: E, fieldNumber: Int) throws {
         put(fieldNumber, enumName(value))

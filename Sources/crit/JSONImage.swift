@@ -74,6 +74,11 @@ struct JSONToImage {
             func one(_ x: JSONValue) throws -> JSONValue {
                 switch (f.type, x) {
                 case (11, _), (10, _): return try normalize(x, message: f.typeName)
+                case (12, .string(let s)) where quotedPrintableFields[message]?.contains(k) == true:
+                    guard let raw = QuotedPrintable.decode(s) else {
+                        throw CritError("\(message).\(k): bad quoted-printable text")
+                    }
+                    return .string(Data(raw).base64EncodedString())
                 case (12, .string(let s)): return .string(s.filter { !$0.isWhitespace })
                 case (_, .string(let s)) where s.hasPrefix("0x") && f.type != 9:
                     guard let n = UInt64(s.dropFirst(2), radix: 16) else {

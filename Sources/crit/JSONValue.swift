@@ -234,3 +234,53 @@ enum JSONText {
         return [UInt8](d)
     }
 }
+
+/// Unix socket names as CRIU's crit prints them: quoted-printable text (Python's
+/// binascii.b2a_qp rules), because abstract names start with a NUL byte.
+enum QuotedPrintable {
+    static let maxLine = 76
+
+    static func encode(_ b: [UInt8]) -> String {
+        var out: [UInt8] = []
+        var lineLen = 0
+        let digits = Array("0123456789ABCDEF".utf8)
+        for (i, c) in b.enumerated() {
+            let last = i + 1 == b.count
+            let next: UInt8? = last ? nil : b[i + 1]
+            let quote = c > 126 || c == UInt8(ascii: "=")
+                || (c == UInt8(ascii: ".") && lineLen == 0 && (next == nil || next == 10 || next == 13 || next == 0))
+                || ((c == 9 || c == 32) && last)
+                || (c < 33 && c != 13 && c != 10 && c != 9 && c != 32)
+            if quote {
+                if lineLen + 3 >= maxLine { out += [UInt8(ascii: "="), 10]; lineLen = 0 }
+                out += [UInt8(ascii: "="), digits[Int(c >> 4)], digits[Int(c & 15)]]
+                lineLen += 3
+            } else if c == 10 {
+                out.append(c)
+                lineLen = 0
+            } else {
+                if lineLen + 1 >= maxLine && next != 10 && next != nil { out += [UInt8(ascii: "="), 10]; lineLen = 0 }
+                out.append(c)
+                lineLen += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func decode(_ s: String) -> [UInt8]? {
+        let b = Array(s.utf8)
+        var out: [UInt8] = []
+        var i = 0
+        while i < b.count {
+            if b[i] != UInt8(ascii: "=") { out.append(b[i]); i += 1; continue }
+            if i + 1 < b.count, b[i + 1] == 10 { i += 2; continue }
+            if i + 2 < b.count, b[i + 1] == 13, b[i + 2] == 10 { i += 3; continue }
+            guard i + 2 < b.count, let v = UInt8(String(decoding: b[i + 1...i + 2], as: UTF8.self), radix: 16) else {
+                return nil
+            }
+            out.append(v)
+            i += 3
+        }
+        return out
+    }
+}
