@@ -89,24 +89,24 @@ public final class ImageReader {
         let want = expect.map { "\($0.name) magic" } ?? "image magic"
         if let expect, expect.header == .raw { return expect }
         guard let first = try readU32(expected: want, entry: nil) else {
-            throw fail(want, .truncated(wanted: 4, got: 0), entry: nil)
+            throw fail(want, .truncated(wanted: 4, got: 0), entry: .some(nil))
         }
         var found: ImageKind?
         if first == Magic.imgCommon || first == Magic.imgService {
             guard let second = try readU32(expected: want, entry: nil) else {
-                throw fail(want, .truncated(wanted: 8, got: 4), entry: nil)
+                throw fail(want, .truncated(wanted: 8, got: 4), entry: .some(nil))
             }
             found = ImageKind.byMagic(second)
-            guard let k = found else { throw fail(want, .unknownMagic(second), at: 4, entry: nil) }
+            guard let k = found else { throw fail(want, .unknownMagic(second), at: 4, entry: .some(nil)) }
             let leading = k.header == .service ? Magic.imgService : Magic.imgCommon
-            if leading != first { throw fail(want, .unknownMagic(first), at: 0, entry: nil) }
+            if leading != first { throw fail(want, .unknownMagic(first), at: 0, entry: .some(nil)) }
         } else if first == Magic.inventory {
             found = ImageKind.inventory
         } else {
-            throw fail(want, .unknownMagic(first), at: 0, entry: nil)
+            throw fail(want, .unknownMagic(first), at: 0, entry: .some(nil))
         }
         if let expect, expect.magic != found!.magic {
-            throw fail(want, .wrongKind(found: found!.name), at: 0, entry: nil)
+            throw fail(want, .wrongKind(found: found!.name), at: 0, entry: .some(nil))
         }
         return found!
     }
@@ -149,7 +149,7 @@ public final class ImageReader {
     /// The next entry as the kind's own message type (PagemapHead first for pagemaps).
     public func nextMessage() throws(ImageError) -> (any SwiftProtobuf.Message)? {
         guard let type = nextMessageType else {
-            throw fail(kind.name, .unsupportedKind, entry: nil)
+            throw fail(kind.name, .unsupportedKind, entry: .some(nil))
         }
         if kind.extra == .ghostFile && entryIndex == 1 && !ghostChunked {
             // An unchunked ghost file is one entry and the raw contents.
