@@ -38,6 +38,8 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Fuzz entry point for the reader; scripts/fuzz-images.sh links it with libFuzzer.
+        .target(name: "ImagesFuzz", dependencies: ["Images"]),
         .executableTarget(
             name: "crit",
             dependencies: [
@@ -48,7 +50,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ImagesTests",
-            dependencies: ["Images", "crit", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["Images", "ImagesFuzz", "crit", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/Unit/Images"
         ),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel"),
