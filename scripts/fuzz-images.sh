@@ -10,9 +10,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-60}
 scratch="$root/.build-fuzz"
 cd "$root"
+mkdir -p "$scratch"
 swift build -c release --scratch-path "$scratch" --target ImagesFuzz \
-	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >"$scratch.log" 2>&1 || {
-	cat "$scratch.log" >&2
+	-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >"$scratch/build.log" 2>&1 || {
+	cat "$scratch/build.log" >&2
 	exit 1
 }
 bin="$scratch/release"
