@@ -50,7 +50,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ImagesTests",
-            dependencies: ["Images", "ImagesFuzz", "crit", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "Images", "ImagesFuzz", "crit",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             path: "Tests/Unit/Images"
         ),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel"),

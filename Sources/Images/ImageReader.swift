@@ -38,6 +38,17 @@ public final class ImageReader {
         try self.init(input: ByteInput(fd: fd, owned: true), path: path, expect: expect, limits: limits)
     }
 
+    /// Opens `name` relative to an image directory fd (openat), as the engine keeps
+    /// the images directory open rather than building paths.
+    public convenience init(directory: FileDescriptor, name: String, expect: ImageKind? = nil, limits: ImageLimits = ImageLimits()) throws(ImageError) {
+        let raw = openat(directory.rawValue, name, O_RDONLY | O_CLOEXEC)
+        if raw < 0 {
+            throw ImageError(file: name, offset: 0, entry: nil, expected: expect?.name ?? "an image",
+                             reason: .system(operation: "open", errno: errno))
+        }
+        try self.init(input: ByteInput(fd: FileDescriptor(rawValue: raw), owned: true), path: name, expect: expect, limits: limits)
+    }
+
     /// Reads from an fd the caller owns, from its current position.
     public convenience init(fd: FileDescriptor, name: String, expect: ImageKind? = nil, limits: ImageLimits = ImageLimits()) throws(ImageError) {
         try self.init(input: ByteInput(fd: fd, owned: false), path: name, expect: expect, limits: limits)

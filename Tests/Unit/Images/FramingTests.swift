@@ -1,6 +1,7 @@
 import Foundation
 import Images
 import SwiftProtobuf
+import SystemPackage
 import Testing
 
 func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 24)] }
@@ -114,6 +115,18 @@ func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt
         var page = [UInt8](repeating: 0, count: 4096)
         try page.withUnsafeMutableBytes { try pf.read(at: 5 * 4096, into: $0) }
         #expect(page.allSatisfy { $0 == 5 })
+    }
+
+    @Test func directoryRelativeOpen() throws {
+        let dir = TempDir()
+        let dfd = try FileDescriptor.open(FilePath(dir.path), .readOnly, options: [.directory])
+        defer { try? dfd.close() }
+        let w = try ImageWriter(directory: dfd, name: ImageKind.pstree.fileName(), kind: .pstree)
+        try w.write(pstree(9))
+        try w.close()
+        let r = try ImageReader(directory: dfd, name: "pstree.img", expect: .pstree)
+        #expect(try r.next(PstreeEntry.self)?.pid == 9)
+        #expect(throws: ImageError.self) { try ImageReader(directory: dfd, name: "core-1.img") }
     }
 
     @Test func fsyncWriterProducesTheSameFile() throws {
