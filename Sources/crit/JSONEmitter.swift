@@ -2,35 +2,6 @@ import Foundation
 import Images
 import SwiftProtobuf
 
-/// Fields CRIU's crit prints as "0x..." strings in pretty mode (the format marks
-/// them so); for message fields, every integer inside is printed that way.
-let hexFields: [String: Set<String>] = [
-    "criu.TaskCoreEntry": ["blk_sigset", "blk_sigset_extended", "membarrier_registration_mask"],
-    "criu.UserX86CetEntry": ["cet", "ssp"],
-    "criu.ThreadInfoX86": ["clear_tid_addr", "gpregs"],
-    "criu.SaEntry": ["sigaction", "flags", "restorer", "mask", "mask_extended"],
-    "criu.MmEntry": ["mm_start_code", "mm_end_code", "mm_start_data", "mm_end_data", "mm_start_stack",
-                     "mm_start_brk", "mm_brk", "mm_arg_start", "mm_arg_end", "mm_env_start", "mm_env_end"],
-    "criu.VmaEntry": ["start", "end", "madv", "fdflags"],
-    "criu.PagemapEntry": ["vaddr"],
-    "criu.PipeEntry": ["flags"],
-    "criu.SignalfdEntry": ["flags", "sigmask"],
-    "criu.TimerfdEntry": ["flags", "settime_flags"],
-    "criu.InotifyWdEntry": ["mask", "ignored_mask"],
-    "criu.InotifyFileEntry": ["flags"],
-    "criu.FanotifyMarkEntry": ["mflags", "mask", "ignored_mask"],
-    "criu.FanotifyFileEntry": ["flags", "faflags", "evflags"],
-    "criu.TtyFileEntry": ["flags"],
-    "criu.UnixSkEntry": ["flags", "uflags"],
-    "criu.InetSkEntry": ["flags"],
-    "criu.NetlinkSkEntry": ["flags"],
-    "criu.PacketSockEntry": ["flags"],
-    "criu.TcpStreamEntry": ["opt_mask"],
-    "criu.MntEntry": ["flags", "sb_flags"],
-    "criu.NetDeviceEntry": ["flags"],
-    "criu.TunLinkEntry": ["flags"],
-]
-
 /// Bytes fields crit prints as quoted-printable text rather than base64.
 let quotedPrintableFields: [String: Set<String>] = ["criu.UnixSkEntry": ["name"]]
 
@@ -56,7 +27,7 @@ struct JSONEmitter {
     func tree(_ message: any SwiftProtobuf.Message, allHex: Bool = false) -> JSONValue {
         let name = type(of: message).protoMessageName
         var v = TreeVisitor(
-            fields: cache.fields(name), hex: pretty ? (hexFields[name] ?? []) : [],
+            fields: cache.fields(name), styles: pretty ? (prettyStyles[name] ?? [:]) : [:],
             quoted: quotedPrintableFields[name] ?? [],
             allHex: pretty && allHex, emitter: self)
         try? message.traverse(visitor: &v)
@@ -66,17 +37,24 @@ struct JSONEmitter {
 
 private struct TreeVisitor: SwiftProtobuf.Visitor {
     let fields: [Int: ProtoField]
-    let hex: Set<String>
+    let styles: [String: PrettyStyle]
     let quoted: Set<String>
     let allHex: Bool
     let emitter: JSONEmitter
     var out: [(String, JSONValue)] = []
 
     private func name(_ n: Int) -> String { fields[n]?.name ?? String(n) }
-    private func isHex(_ n: Int) -> Bool { allHex || hex.contains(name(n)) }
+    private func isHex(_ n: Int) -> Bool {
+        if allHex { return true }
+        if case .hex? = styles[name(n)] { return true }
+        return false
+    }
 
     private func int<T: BinaryInteger>(_ v: T, _ n: Int) -> JSONValue {
-        isHex(n) ? .string("0x" + String(v, radix: 16)) : .number(String(v))
+        if allHex { return .string("0x" + String(v, radix: 16)) }
+        // Negative values never carry a style (crit would print them as Python ints).
+        if let style = styles[name(n)], let u = UInt64(exactly: v) { return Pretty.show(u, style) }
+        return .number(String(v))
     }
 
     private mutating func put(_ n: Int, _ v: JSONValue) { out.append((name(n), v)) }
@@ -120,7 +98,13 @@ private struct TreeVisitor: SwiftProtobuf.Visitor {
         put(fieldNumber, emitter.tree(value, allHex: isHex(fieldNumber)))
     }
 
-    private mutating func ints<T: BinaryInteger>(_ v: [T], _ n: Int) { put(n, .array(v.map { int($0, n) })) }
+    private mutating func ints<T: BinaryInteger>(_ v: [T], _ n: Int) {
+        if !allHex, case .ip? = styles[name(n)], let addr = Pretty.address(v.map { UInt32(truncatingIfNeeded: $0) }) {
+            put(n, addr)
+            return
+        }
+        put(n, .array(v.map { int($0, n) }))
+    }
 
     mutating func visitRepeatedInt32Field(value: [Int32], fieldNumber: Int) throws { ints(value, fieldNumber) }
     mutating func visitRepeatedInt64Field(value: [Int64], fieldNumber: Int) throws { ints(value, fieldNumber) }

@@ -65,31 +65,41 @@ struct JSONToImage {
 
     /// Rewrites an entry so SwiftProtobuf's JSON decoder takes it: base64 with line
     /// breaks made flat, "0x..." strings (crit's pretty output) made numbers.
-    func normalize(_ v: JSONValue, message: String) throws -> JSONValue {
+    func normalize(_ v: JSONValue, message: String, allHex: Bool = false) throws -> JSONValue {
         guard case .object(let kv) = v else { throw CritError("entry of \(message) is not a JSON object") }
         let byName = Dictionary((ProtoSchema.messages[message] ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let styles = prettyStyles[message] ?? [:]
         var out: [(String, JSONValue)] = []
         for (k, val) in kv {
             guard let f = byName[k] else { throw CritError("\(message) has no field \"\(k)\"") }
+            let style: PrettyStyle? = allHex ? .hex : styles[k]
             func one(_ x: JSONValue) throws -> JSONValue {
                 switch (f.type, x) {
-                case (11, _), (10, _): return try normalize(x, message: f.typeName)
+                case (11, _), (10, _):
+                    var hexInside = allHex
+                    if case .hex? = style { hexInside = true }
+                    return try normalize(x, message: f.typeName, allHex: hexInside)
                 case (12, .string(let s)) where quotedPrintableFields[message]?.contains(k) == true:
                     guard let raw = QuotedPrintable.decode(s) else {
                         throw CritError("\(message).\(k): bad quoted-printable text")
                     }
                     return .string(Data(raw).base64EncodedString())
                 case (12, .string(let s)): return .string(s.filter { !$0.isWhitespace })
-                case (_, .string(let s)) where s.hasPrefix("0x") && f.type != 9:
-                    guard let n = UInt64(s.dropFirst(2), radix: 16) else {
-                        throw CritError("\(message).\(k): bad hex number \"\(s)\"")
+                case (9, _), (14, _), (8, _): return x
+                case (_, .string(let s)):
+                    guard let n = Pretty.parse(s, style ?? .hex) else {
+                        throw CritError("\(message).\(k): cannot read \"\(s)\" as a number")
                     }
                     return .number(String(n))
                 default: return x
                 }
             }
             if f.repeated, case .array(let a) = val {
-                out.append((k, .array(try a.map(one))))
+                if case .ip? = style, a.count == 1, case .string(let s) = a[0], let w = Pretty.words(fromAddress: s) {
+                    out.append((k, .array(w.map { .number(String($0)) })))
+                } else {
+                    out.append((k, .array(try a.map(one))))
+                }
             } else {
                 out.append((k, try one(val)))
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Images
 import SwiftProtobuf
+@testable import crit
 
 /// Builds a message of any image type with every field set, from the schema,
 /// so round trips cover every field of every message without a hand list.
@@ -31,7 +32,11 @@ enum Samples {
                 default: fatalError("type \(f.type)")
                 }
             }
-            let value = f.repeated ? "[" + [one(0), one(1)].joined(separator: ", ") + "]" : one(0)
+            var value = f.repeated ? "[" + [one(0), one(1)].joined(separator: ", ") + "]" : one(0)
+            if case .ip? = prettyStyles[name]?[f.name] {
+                // Addresses are one word (IPv4) or four (IPv6), never another count.
+                value = "[" + (seed % 2 == 0 ? (0..<4).map(one) : [one(0)]).joined(separator: ", ") + "]"
+            }
             parts.append("\"\(f.name)\": \(value)")
         }
         return "{" + parts.joined(separator: ", ") + "}"
