@@ -41,6 +41,8 @@ func le32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff), UInt
         #expect(ImageKind.byName("GHOST_FILE")!.fileName(255) == "ghost-file-ff.img")
         #expect(ImageKind.pagemap.fileName(7) == "pagemap-7.img")
         #expect(ImageKind.pstree.fileName() == "pstree.img")
+        #expect(ImageKind.byName("TMPFS_DEV")!.fileName(4) == "tmpfs-dev-4.tar.gz.img")
+        #expect(ImageKind.pages.fileName(2) == "pages-2.img")
     }
 
     @Test func pipeDataPayloadFollowsItsEntry() throws {
