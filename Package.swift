@@ -48,6 +48,8 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Fuzz entry point for the reader; scripts/fuzz-images.sh links it with libFuzzer.
+        .target(name: "ImagesFuzz", dependencies: ["Images"]),
         .executableTarget(
             name: "crit",
             dependencies: [
@@ -58,7 +60,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ImagesTests",
-            dependencies: ["Images", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "Images", "ImagesFuzz", "crit",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             path: "Tests/Unit/Images"
         ),
         .executableTarget(name: "compel-bench", dependencies: ["Compel", "CSys"]),

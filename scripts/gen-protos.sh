@@ -22,9 +22,9 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$root/proto"
-rm -f "$out"/*.pb.swift "$out"/FieldNames.swift
+rm -f "$out"/*.pb.swift "$out"/ProtoSchema.swift
 protoc -I. --plugin=protoc-gen-swift="$plugin" \
 	--swift_opt=Visibility=Public --swift_out="$out" *.proto
 protoc -I. --descriptor_set_out="$tmp/all.pb" --include_imports *.proto
-$py "$root/scripts/gen-field-names.py" "$tmp/all.pb" > "$out/FieldNames.swift"
+$py "$root/scripts/gen-field-names.py" "$tmp/all.pb" > "$out/ProtoSchema.swift"
 echo "gen-protos: wrote $(ls "$out" | wc -l) files to $out"

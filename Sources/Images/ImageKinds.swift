@@ -80,7 +80,19 @@ extension ImageKind {
         k("PIDFD", 0x5443_5556, ["pidfd.img"], PidfdEntry.self),
         k("STATS", 0x5709_3306, ["stats-dump.img", "stats-restore.img"], StatsEntry.self, header: .service),
         k("IRMAP_CACHE", 0x5700_4059, ["irmap-cache.img"], IrmapCacheEntry.self, header: .service),
+        // Raw files: no magic, no entries (page contents, tool dumps, tarballs).
         k("PAGES", 0, ["pages-%u.img", "pages-shmem-%ld.img"], nil, header: .raw),
+        k("IFADDR", 0, ["ifaddr-%u.img"], nil, header: .raw),
+        k("ROUTE", 0, ["route-%u.img"], nil, header: .raw),
+        k("ROUTE6", 0, ["route6-%u.img"], nil, header: .raw),
+        k("RULE", 0, ["rule-%u.img"], nil, header: .raw),
+        k("IPTABLES", 0, ["iptables-%u.img"], nil, header: .raw),
+        k("IP6TABLES", 0, ["ip6tables-%u.img"], nil, header: .raw),
+        k("NFTABLES", 0, ["nftables-%u.img"], nil, header: .raw),
+        k("TMPFS_IMG", 0, ["tmpfs-%u.tar.gz.img"], nil, header: .raw),
+        k("TMPFS_DEV", 0, ["tmpfs-dev-%u.tar.gz.img"], nil, header: .raw),
+        k("NETNF_CT", 0, ["netns-ct-%u.img"], nil, header: .raw),
+        k("NETNF_EXP", 0, ["netns-exp-%u.img"], nil, header: .raw),
     ]
 
     /// Looks a kind up by the type magic found after the leading word.

@@ -20,7 +20,9 @@ public final class ImageReader {
     public var limits: ImageLimits
     private var input: ByteInput
     /// Index of the next entry.
-    public private(set) var entryIndex = 0
+    public internal(set) var entryIndex = 0
+    /// Set once a ghost file's head entry says chunk entries follow.
+    private var ghostChunked = false
     /// File offset where the current (last read) entry started.
     public private(set) var entryOffset: UInt64 = 0
 
@@ -34,6 +36,17 @@ public final class ImageReader {
                              reason: .system(operation: "open", errno: (error as? Errno)?.rawValue ?? EIO))
         }
         try self.init(input: ByteInput(fd: fd, owned: true), path: path, expect: expect, limits: limits)
+    }
+
+    /// Opens `name` relative to an image directory fd (openat), as the engine keeps
+    /// the images directory open rather than building paths.
+    public convenience init(directory: FileDescriptor, name: String, expect: ImageKind? = nil, limits: ImageLimits = ImageLimits()) throws(ImageError) {
+        let raw = openat(directory.rawValue, name, O_RDONLY | O_CLOEXEC)
+        if raw < 0 {
+            throw ImageError(file: name, offset: 0, entry: nil, expected: expect?.name ?? "an image",
+                             reason: .system(operation: "open", errno: errno))
+        }
+        try self.init(input: ByteInput(fd: FileDescriptor(rawValue: raw), owned: true), path: name, expect: expect, limits: limits)
     }
 
     /// Reads from an fd the caller owns, from its current position.
@@ -87,24 +100,24 @@ public final class ImageReader {
         let want = expect.map { "\($0.name) magic" } ?? "image magic"
         if let expect, expect.header == .raw { return expect }
         guard let first = try readU32(expected: want, entry: nil) else {
-            throw fail(want, .truncated(wanted: 4, got: 0), entry: nil)
+            throw fail(want, .truncated(wanted: 4, got: 0), entry: .some(nil))
         }
         var found: ImageKind?
         if first == Magic.imgCommon || first == Magic.imgService {
             guard let second = try readU32(expected: want, entry: nil) else {
-                throw fail(want, .truncated(wanted: 8, got: 4), entry: nil)
+                throw fail(want, .truncated(wanted: 8, got: 4), entry: .some(nil))
             }
             found = ImageKind.byMagic(second)
-            guard let k = found else { throw fail(want, .unknownMagic(second), at: 4, entry: nil) }
+            guard let k = found else { throw fail(want, .unknownMagic(second), at: 4, entry: .some(nil)) }
             let leading = k.header == .service ? Magic.imgService : Magic.imgCommon
-            if leading != first { throw fail(want, .unknownMagic(first), at: 0, entry: nil) }
+            if leading != first { throw fail(want, .unknownMagic(first), at: 0, entry: .some(nil)) }
         } else if first == Magic.inventory {
             found = ImageKind.inventory
         } else {
-            throw fail(want, .unknownMagic(first), at: 0, entry: nil)
+            throw fail(want, .unknownMagic(first), at: 0, entry: .some(nil))
         }
         if let expect, expect.magic != found!.magic {
-            throw fail(want, .wrongKind(found: found!.name), at: 0, entry: nil)
+            throw fail(want, .wrongKind(found: found!.name), at: 0, entry: .some(nil))
         }
         return found!
     }
@@ -112,6 +125,7 @@ public final class ImageReader {
     /// The message type of the next entry.
     public var nextMessageType: (any SwiftProtobuf.Message.Type)? {
         if kind.hasPagemapHead && entryIndex == 0 { return PagemapHead.self }
+        if kind.extra == .ghostFile && entryIndex > 0 { return GhostChunkEntry.self }
         return kind.message
     }
 
@@ -146,10 +160,17 @@ public final class ImageReader {
     /// The next entry as the kind's own message type (PagemapHead first for pagemaps).
     public func nextMessage() throws(ImageError) -> (any SwiftProtobuf.Message)? {
         guard let type = nextMessageType else {
-            throw fail(kind.name, .unsupportedKind, entry: nil)
+            throw fail(kind.name, .unsupportedKind, entry: .some(nil))
+        }
+        if kind.extra == .ghostFile && entryIndex == 1 && !ghostChunked {
+            // An unchunked ghost file is one entry and the raw contents.
+            if try atEnd() { return nil }
+            throw fail("end of file", .invalid("data after an unchunked ghost file entry"))
         }
         guard let body = try nextEntryBytes(expected: type.protoMessageName) else { return nil }
-        return try parse(type, body)
+        let m = try parse(type, body)
+        if let g = m as? GhostFileEntry { ghostChunked = g.chunks }
+        return m
     }
 
     func parse<M: SwiftProtobuf.Message>(_ type: M.Type, _ body: [UInt8]) throws(ImageError) -> M {

@@ -32,6 +32,15 @@ public final class ImageWriter {
         try self.init(sink: .fd(fd, owned: true), path: path, kind: kind, fsync: fsync)
     }
 
+    /// Creates `name` relative to an image directory fd (openat).
+    public convenience init(directory: FileDescriptor, name: String, kind: ImageKind, mode: CModeT = 0o600, fsync: Bool = false) throws(ImageError) {
+        let raw = openat(directory.rawValue, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        if raw < 0 {
+            throw ImageError(file: name, offset: 0, entry: nil, expected: kind.name, reason: .system(operation: "open", errno: errno))
+        }
+        try self.init(sink: .fd(FileDescriptor(rawValue: raw), owned: true), path: name, kind: kind, fsync: fsync)
+    }
+
     /// Writes to an fd the caller owns (page server sockets, pipes).
     public convenience init(fd: FileDescriptor, name: String, kind: ImageKind, fsync: Bool = false) throws(ImageError) {
         try self.init(sink: .fd(fd, owned: false), path: name, kind: kind, fsync: fsync)
@@ -123,6 +132,8 @@ public final class ImageWriter {
         let pad = (alignment - length % alignment) % alignment
         if pad > 0 { try writePayload([UInt8](repeating: 0, count: Int(pad))) }
     }
+
+    func entryIndexAdjust(_ d: Int) { entryIndex += d }
 
     /// Bytes handed to the writer so far, header included.
     public var size: UInt64 { written + UInt64(buffer.count) }
