@@ -46,6 +46,11 @@ struct Check: ParsableCommand {
             }
             if f.required && !r.isPresent { missingRequired.append(f.name) }
         }
+        if all || verbose {
+            for c in EngineCapabilities.all {
+                print("\(c.name.padding(24)) \(c.supported ? "yes" : "NO ")  \(c.summary)")
+            }
+        }
         if missingRequired.isEmpty {
             print("Looks good.")
         } else {

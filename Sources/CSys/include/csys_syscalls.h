@@ -95,6 +95,10 @@ static inline int csys_sys_dup3(int oldfd, int newfd, int flags) {
     return (int)syscall(SYS_dup3, oldfd, newfd, flags);
 }
 
+static inline int csys_sys_pipe2(int fds[2], int flags) {
+    return (int)syscall(SYS_pipe2, fds, flags);
+}
+
 static inline int csys_sys_gettid(void) {
     return (int)syscall(SYS_gettid);
 }

@@ -64,7 +64,7 @@ final class Victim {
 
     init(_ binary: String, _ args: [String] = []) throws {
         var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0]
-        guard pipe2(&inPipe, O_CLOEXEC) == 0, pipe2(&outPipe, O_CLOEXEC) == 0 else { throw TestFailure(description: "pipe") }
+        guard csys_sys_pipe2(&inPipe, O_CLOEXEC) == 0, csys_sys_pipe2(&outPipe, O_CLOEXEC) == 0 else { throw TestFailure(description: "pipe") }
         var fa = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&fa)
         defer { posix_spawn_file_actions_destroy(&fa) }
@@ -182,7 +182,7 @@ func vmRead(_ pid: pid_t, _ addr: UInt64, _ count: Int) -> [UInt8]? {
     let n = buf.withUnsafeMutableBytes { raw -> Int in
         var l = iovec(iov_base: raw.baseAddress, iov_len: count)
         var r = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(addr)), iov_len: count)
-        return process_vm_readv(pid, &l, 1, &r, 1, 0)
+        return csys_sys_process_vm_readv(pid, &l, 1, &r, 1)
     }
     return n == count ? buf : nil
 }

@@ -80,9 +80,9 @@ import Testing
     @Test func crfailTestSurvivesAFailedDump() throws {
         let (criu, log) = try Self.fakeCriu(dump: "echo 'dump: refused' >&2; exit 1")
         defer { unlink(criu); unlink(log) }
-        let o = try run("pipe00", criu: criu, mode: Mode(), flags: [.crfail])
+        let o = try run("env00", criu: criu, mode: Mode(), flags: [.crfail])
         #expect(o.verdict == .pass, "\(o.reason)")
-        let bad = try run("pipe00", criu: criu, mode: Mode())
+        let bad = try run("env00", criu: criu, mode: Mode())
         #expect(bad.verdict == .fail && bad.reason == "criu dump failed (exit 1)", "\(bad.reason)")
     }
 
