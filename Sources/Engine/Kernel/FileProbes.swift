@@ -13,7 +13,7 @@ enum FileProbes {
     }
 
     private static func fdinfo(_ fd: Int32) -> String {
-        readSmallFile("/proc/self/fdinfo/\(fd)") ?? ""
+        (try? ProcFile.readText("/proc/self/fdinfo/\(fd)")) ?? ""
     }
 
     @Sendable static func mntId() -> ProbeResult {

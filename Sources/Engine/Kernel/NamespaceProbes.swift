@@ -20,7 +20,7 @@ enum NamespaceProbes {
     }
 
     @Sendable static func nsPid() -> ProbeResult {
-        guard let status = readSmallFile("/proc/self/status") else { return .failed("read /proc/self/status", errno) }
+        guard let status = try? ProcFile.readText("/proc/self/status") else { return .failed("read /proc/self/status", errno) }
         return status.contains("\nNSpid:") ? .present("NSpid listed") : .missing("/proc/self/status has no NSpid line")
     }
 }

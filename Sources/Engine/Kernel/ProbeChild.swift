@@ -68,22 +68,6 @@ struct ProbeChild {
     }
 }
 
-/// Reads a small text file whole (files under /proc report size 0, so read until EOF).
-func readSmallFile(_ path: String, limit: Int = 1 << 20) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while bytes.count < limit {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
-
 /// Runs `body` in a forked child and returns what it returned (0 for success, an errno otherwise).
 func runInChild(_ body: () -> Int32) -> Int32 {
     let pid = fork()

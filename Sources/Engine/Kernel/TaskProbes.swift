@@ -38,7 +38,7 @@ enum TaskProbes {
     }
 
     @Sendable static func vdsoLayout() -> ProbeResult {
-        guard let maps = readSmallFile("/proc/self/maps") else { return .failed("read /proc/self/maps", errno) }
+        guard let maps = try? ProcFile.readText("/proc/self/maps") else { return .failed("read /proc/self/maps", errno) }
         var found: [String: (UInt64, UInt64)] = [:]
         for line in maps.split(separator: "\n") {
             guard let name = line.split(separator: " ", omittingEmptySubsequences: true).last,
