@@ -16,6 +16,7 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case restoreMidMemory = 103
     case restoreAfterMemory = 104
     case restoreBeforeResume = 105
+    case restoreAfterThreads = 106
 }
 
 public struct Faults: Sendable {

@@ -69,10 +69,15 @@ public struct Dumper {
     private func dumpSeized(_ task: SeizedTask, dir: ImageDir, stats: inout DumpStats) throws {
         let pid = task.pid
         let t = task.mainThread
-        // Read before any injection: Compel blocks all signals while it runs code in the task.
-        let sigmask = try getSigmask(tid: pid)
+        // Read before any injection: Compel blocks all signals while it runs code in a thread.
+        var masks: [Int32: (UInt64, XsaveArea)] = [:]
+        for th in task.threads {
+            do { masks[th.tid] = (try getSigmask(tid: th.tid), try getXsave(tid: th.tid)) } catch {
+                throw EngineError.wrap(error, "read registers of thread", pid: th.tid)
+            }
+        }
+        let (sigmask, xsave) = masks[pid]!
         let regs = t.resumeRegisters
-        let xsave = try getXsave(tid: pid)
         let status = try Status.read(pid: pid)
         let stat = try Stat.read(pid: pid)
         let smaps = try Smaps.read(pid: pid)
@@ -88,7 +93,19 @@ public struct Dumper {
         let fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob)
         let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
                                      stopped: t.wasStopped)
-        log.debug("Dumped \(fdinfo.count) fds and the task core")
+        var threadCores: [(Int32, CoreEntry)] = []
+        for th in task.threads where th.tid != pid {
+            do {
+                let (m, x) = masks[th.tid]!
+                let c = try TaskDump.threadCore(remote.inThread(th), regs: th.resumeRegisters, xsave: x, sigmask: m,
+                                                status: try Status.read(pid: pid, tid: th.tid),
+                                                stat: try Stat.read(pid: pid, tid: th.tid))
+                threadCores.append((th.tid, c))
+            } catch {
+                throw EngineError.wrap(error, "dump thread", pid: th.tid)
+            }
+        }
+        log.debug("Dumped \(fdinfo.count) fds, the task core and \(threadCores.count) other threads")
         try options.faults.check(.dumpAfterCore)
 
         let plans = try MemoryPlanner.plan(pid: pid, smaps: smaps) { vma, flags in
@@ -116,6 +133,7 @@ public struct Dumper {
 
         let ids = TaskDump.ids(pid: pid)
         try dir.write("core-\(pid).img", .core, [core])
+        for (tid, c) in threadCores { try dir.write("core-\(tid).img", .core, [c]) }
         try dir.write("mm-\(pid).img", .mm, [mm])
         try dir.write("files.img", .files, files.entries)
         try dir.write("fdinfo-\(ids.filesID).img", .fdinfo, fdinfo)
@@ -126,7 +144,7 @@ public struct Dumper {
         ps.ppid = UInt32(stat.ppid)
         ps.pgid = UInt32(stat.pgrp)
         ps.sid = UInt32(stat.session)
-        ps.threads = [UInt32(pid)]
+        ps.threads = [UInt32(pid)] + threadCores.map { UInt32($0.0) }
         try dir.write("pstree.img", .pstree, [ps])
         try options.faults.check(.dumpAfterFiles)
         var inv = InventoryEntry()

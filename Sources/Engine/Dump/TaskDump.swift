@@ -7,13 +7,9 @@ import Images
 enum TaskDump {
     static let taskAlive: UInt32 = 1, taskStopped: UInt32 = 3
 
+    /// The main thread's core: the process-wide task core plus its own thread state.
     static func core(_ r: Remote, regs: GeneralRegisters, xsave: XsaveArea, sigmask: UInt64, status: TaskStatus,
                      stat: TaskStat, stopped: Bool) throws -> CoreEntry {
-        var ti = ThreadInfoX86()
-        ti.clearTidAddr_p = try TaskProps.clearTidAddress(r)
-        ti.gpregs = CpuState.entry(regs)
-        ti.fpregs = CpuState.fpregs(xsave)
-
         var tc = TaskCoreEntry()
         tc.taskState = stopped ? taskStopped : taskAlive
         if stopped { tc.stopSigno = UInt32(SIGSTOP) }
@@ -30,18 +26,31 @@ enum TaskDump {
         tc.signalsS = try Signals.dumpPending(tid: r.pid, shared: true)
         try TaskProps.dumpTaskCore(r, &tc, stat: stat)
 
+        var c = try threadCore(r, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat)
+        c.tc = tc
+        return c
+    }
+
+    /// One thread's own state (`r` runs in that thread; `status` and `stat` are the thread's own files):
+    /// what a thread other than the main one has in its core file.
+    static func threadCore(_ r: Remote, regs: GeneralRegisters, xsave: XsaveArea, sigmask: UInt64,
+                           status: TaskStatus, stat: TaskStat) throws -> CoreEntry {
+        var ti = ThreadInfoX86()
+        ti.clearTidAddr_p = try TaskProps.clearTidAddress(r)
+        ti.gpregs = CpuState.entry(regs)
+        ti.fpregs = CpuState.fpregs(xsave)
+
         var th = ThreadCoreEntry()
-        try TaskProps.dumpThreadCore(r, &th, tid: r.pid, stat: stat)
+        try TaskProps.dumpThreadCore(r, &th, tid: r.tid, stat: stat)
         th.blkSigset = sigmask
         th.sas = try Signals.dumpAltStack(r)
-        th.signalsP = try Signals.dumpPending(tid: r.pid, shared: false)
+        th.signalsP = try Signals.dumpPending(tid: r.tid, shared: false)
         th.creds = try Creds.dump(r, status: status)
         th.seccompMode = .disabled
 
         var c = CoreEntry()
         c.mtype = .x8664
         c.threadInfo = ti
-        c.tc = tc
         c.threadCore = th
         return c
     }

@@ -6,6 +6,8 @@ import Images
 struct ImageSet {
     let pstree: PstreeEntry
     let core: CoreEntry
+    /// The other threads of the task, in pstree order, with their cores.
+    var threadCores: [(tid: Int32, core: CoreEntry)] = []
     let mm: MmEntry
     let ids: TaskKobjIdsEntry
     let fs: FsEntry
@@ -29,9 +31,18 @@ struct ImageSet {
         }
         let ps = tree[0]
         let pid = ps.pid
-        guard ps.threads == [pid] else {
+        guard ps.threads.first == pid, Set(ps.threads).count == ps.threads.count else {
             throw EngineError("read images", path: dir.file("pstree.img"),
-                              reason: "task \(pid) has \(ps.threads.count) threads; multi-threaded restore is not supported yet")
+                              reason: "task \(pid): its thread list must start with the pid and name each thread once")
+        }
+        var threadCores: [(tid: Int32, core: CoreEntry)] = []
+        for tid in ps.threads.dropFirst() {
+            let name = "core-\(tid).img"
+            let c = try dir.readOne(name, .core, as: CoreEntry.self)
+            guard c.mtype == .x8664, c.hasThreadInfo, c.hasThreadCore else {
+                throw EngineError("read images", path: dir.file(name), reason: "not an x86-64 thread core with thread info")
+            }
+            threadCores.append((Int32(bitPattern: tid), c))
         }
         let core = try dir.readOne("core-\(pid).img", .core, as: CoreEntry.self)
         guard core.mtype == .x8664, core.hasThreadInfo, core.hasTc, core.hasThreadCore else {
@@ -56,7 +67,7 @@ struct ImageSet {
         } catch {
             throw EngineError.wrap(error, "read image pagemap-\(pid).img")
         }
-        let set = ImageSet(pstree: ps, core: core, mm: mm, ids: ids, fs: fs, files: files, fdinfo: fdinfo,
+        let set = ImageSet(pstree: ps, core: core, threadCores: threadCores, mm: mm, ids: ids, fs: fs, files: files, fdinfo: fdinfo,
                            pagemap: pagemap, pagesPath: dir.file("pages-\(pagesId).img"), pagesId: pagesId)
         try set.validate()
         return set

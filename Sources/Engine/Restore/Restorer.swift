@@ -137,16 +137,22 @@ public struct Restorer {
             let pages = try MemoryRestore(r: r, images: images, report: report, faults: options.faults).run()
             log.info("Restored \(pages) pages of pid \(child)")
             try options.faults.check(.restoreAfterMemory)
+            let threads = ThreadRestore(r: r, images: images)
+            let created = try threads.create()
+            try options.faults.check(.restoreAfterThreads)
+            try threads.restoreState(created)
+            if !created.isEmpty { log.info("Restored \(created.count) more threads of pid \(child)") }
             try TaskRestore(r: r, images: images).run()
             try r.call("close restorer memfd", Int32(SYS_close), UInt64(report.memfd))
             try options.faults.check(.restoreBeforeResume)
             _ = try r.raw(Int32(SYS_munmap), report.trampoline, MemoryRestore.page)
             task.forgetAddressSpace()
             let core = images.core
-            let regs = CpuState.registers(core.threadInfo.gpregs)
-            let xsave = CpuState.xsave(core.threadInfo.fpregs, size: xsaveSize)
+            let main = SeizedTask.ThreadResume(registers: CpuState.registers(core.threadInfo.gpregs),
+                                               xsave: CpuState.xsave(core.threadInfo.fpregs, size: xsaveSize),
+                                               sigmask: core.tc.blkSigset)
             let stopped = options.leaveStopped || core.tc.taskState == TaskDump.taskStopped
-            try task.detach(registers: regs, xsave: xsave, sigmask: core.tc.blkSigset, stopped: stopped)
+            try task.detachAll(threads.resumeStates(main: main, xsaveSize: xsaveSize), stopped: stopped)
         } catch {
             task.forgetAddressSpace()
             throw EngineError.wrap(error, "restore", pid: child)
