@@ -2,8 +2,7 @@ import Glibc
 
 /// Decides, before anything is touched, whether a pid may be dumped at all.
 enum DumpTarget {
-    /// Refuses pid 1, ourselves and our ancestors (freezing one of them would freeze us), zombies, and what
-    /// this engine cannot dump yet (children), each with one line that says why.
+    /// Refuses pid 1, ourselves and our ancestors (freezing one of them would freeze us), zombies,, each with one line that says why.
     static func validate(_ pid: Int32) throws {
         guard pid > 0 else { throw EngineError("dump", pid: pid, reason: "not a valid pid") }
         guard pid != 1 else {
@@ -24,11 +23,6 @@ enum DumpTarget {
         }
         if status.tracerPid != 0 {
             throw EngineError("dump", pid: pid, reason: "is already traced by pid \(status.tracerPid)")
-        }
-        let children = (try? Tasks.children(pid: pid)) ?? []
-        if let child = children.first {
-            throw EngineError("dump", pid: pid,
-                              reason: "has child process \(child); process trees are not supported yet")
         }
     }
 

@@ -5,7 +5,7 @@ import Images
 
 /// Builds the core, mm and ids entries of one single-threaded task.
 enum TaskDump {
-    static let taskAlive: UInt32 = 1, taskStopped: UInt32 = 3
+    static let taskAlive: UInt32 = 1, taskDead: UInt32 = 2, taskStopped: UInt32 = 3
 
     /// The main thread's core: the process-wide task core plus its own thread state.
     static func core(_ r: Remote, regs: GeneralRegisters, xsave: XsaveArea, sigmask: UInt64, status: TaskStatus,
@@ -55,6 +55,17 @@ enum TaskDump {
         return c
     }
 
+    /// A zombie has nothing but its exit status: TASK_DEAD and the kernel's wait status.
+    static func zombieCore(exitCode: Int32) -> CoreEntry {
+        var tc = TaskCoreEntry()
+        tc.taskState = taskDead
+        tc.exitCode = UInt32(bitPattern: exitCode)
+        var c = CoreEntry()
+        c.mtype = .x8664
+        c.tc = tc
+        return c
+    }
+
     static func mm(_ r: Remote, stat: TaskStat, plans: [VmaPlan]) throws -> MmEntry {
         var mm = MmEntry()
         mm.mmStartCode = stat.startCode
@@ -74,14 +85,15 @@ enum TaskDump {
         return mm
     }
 
-    /// Kernel-object ids: one task shares nothing, so its vm, files, fs and sighand are object 1; each
-    /// namespace gets a fixed id of its kind (a tree of tasks will number shared ones properly).
-    static func ids(pid: Int32) -> TaskKobjIdsEntry {
+    /// Kernel-object ids: tasks of a tree made by fork share no mm, fd table, fs or handlers, so each
+    /// task's are numbered by its place in the tree; each namespace gets a fixed id of its kind (every task
+    /// of a tree is in the root's namespaces).
+    static func ids(index: UInt32) -> TaskKobjIdsEntry {
         var ids = TaskKobjIdsEntry()
-        ids.vmID = 1
-        ids.filesID = 1
-        ids.fsID = 1
-        ids.sighandID = 1
+        ids.vmID = index
+        ids.filesID = index
+        ids.fsID = index
+        ids.sighandID = index
         ids.pidNsID = 2
         ids.netNsID = 3
         ids.ipcNsID = 4

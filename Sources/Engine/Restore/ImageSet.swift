@@ -19,17 +19,8 @@ struct ImageSet {
 
     var pid: Int32 { Int32(bitPattern: pstree.pid) }
 
-    static func read(_ dir: ImageDir) throws -> ImageSet {
-        let inv = try dir.readOne("inventory.img", .inventory, as: InventoryEntry.self)
-        guard inv.imgVersion == 2 else {
-            throw EngineError("read images", path: dir.file("inventory.img"), reason: "image version \(inv.imgVersion) is not supported (want 2)")
-        }
-        let tree = try dir.readAll("pstree.img", .pstree, as: PstreeEntry.self)
-        guard tree.count == 1 else {
-            throw EngineError("read images", path: dir.file("pstree.img"),
-                              reason: "\(tree.count) tasks; restoring process trees is not supported yet")
-        }
-        let ps = tree[0]
+    /// Reads one live task's images; `files` is files.img, shared by the whole tree.
+    static func read(_ dir: ImageDir, entry ps: PstreeEntry, core: CoreEntry, files: [UInt32: FileEntry]) throws -> ImageSet {
         let pid = ps.pid
         guard ps.threads.first == pid, Set(ps.threads).count == ps.threads.count else {
             throw EngineError("read images", path: dir.file("pstree.img"),
@@ -44,15 +35,12 @@ struct ImageSet {
             }
             threadCores.append((Int32(bitPattern: tid), c))
         }
-        let core = try dir.readOne("core-\(pid).img", .core, as: CoreEntry.self)
         guard core.mtype == .x8664, core.hasThreadInfo, core.hasTc, core.hasThreadCore else {
             throw EngineError("read images", path: dir.file("core-\(pid).img"), reason: "not an x86-64 task core with thread info")
         }
         let mm = try dir.readOne("mm-\(pid).img", .mm, as: MmEntry.self)
         let ids = try dir.readOne("ids-\(pid).img", .ids, as: TaskKobjIdsEntry.self)
         let fs = try dir.readOne("fs-\(pid).img", .fs, as: FsEntry.self)
-        var files: [UInt32: FileEntry] = [:]
-        for f in try dir.readAll("files.img", .files, as: FileEntry.self) { files[f.id] = f }
         let fdinfo = try dir.readAll("fdinfo-\(ids.filesID).img", .fdinfo, as: FdinfoEntry.self)
 
         let pmReader = try dir.reader("pagemap-\(pid).img", .pagemap)
