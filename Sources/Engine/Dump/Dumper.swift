@@ -85,7 +85,7 @@ public struct Dumper {
                 if rootIds == nil { rootIds = ids }
             } else {
                 ps.threads = [UInt32(t.pid)]
-                try dir.write("core-\(t.pid).img", .core, [TaskDump.zombieCore(exitCode: t.exitCode)])
+                try dir.write("core-\(t.pid).img", .core, [TaskDump.zombieCore(exitCode: t.exitCode, comm: t.comm, status: try? Status.read(pid: t.pid))])
             }
             entries.append(ps)
         }

@@ -55,13 +55,52 @@ enum TaskDump {
         return c
     }
 
-    /// A zombie has nothing but its exit status: TASK_DEAD and the kernel's wait status.
-    static func zombieCore(exitCode: Int32) -> CoreEntry {
+    /// A zombie has no memory or registers: its exit status plus what /proc still shows of it (name,
+    /// ids, caught/ignored/blocked signals, shared pending signals), so that it looks the same after restore.
+    /// Sigactions hold only the disposition kind: 0 default, 1 ignored, 2 caught.
+    static func zombieCore(exitCode: Int32, comm: String, status: TaskStatus?) -> CoreEntry {
         var tc = TaskCoreEntry()
         tc.taskState = taskDead
         tc.exitCode = UInt32(bitPattern: exitCode)
+        tc.personality = 0
+        tc.flags = 0
+        tc.blkSigset = status?.sigBlocked ?? 0
+        tc.comm = comm
         var c = CoreEntry()
         c.mtype = .x8664
+        if let st = status, st.uid.count == 4, st.gid.count == 4 {
+            tc.sigactions = Signals.catchable.map { sig in
+                var e = SaEntry()
+                let bit = UInt64(1) << UInt64(sig - 1)
+                e.sigaction = st.sigCaught & bit != 0 ? 2 : st.sigIgnored & bit != 0 ? 1 : 0
+                e.flags = 0
+                e.restorer = 0
+                e.mask = 0
+                return e
+            }
+            var q = SignalQueueEntry()
+            for sig in 1...Signals.maxSignal where st.sigPendingShared & (UInt64(1) << UInt64(sig - 1)) != 0 {
+                var e = SiginfoEntry()
+                var info = [UInt8](repeating: 0, count: 128)
+                withUnsafeBytes(of: sig.littleEndian) { for (i, b) in $0.enumerated() { info[i] = b } }
+                e.siginfo = .init(info)
+                q.signals.append(e)
+            }
+            tc.signalsS = q
+            var cr = CredsEntry()
+            cr.uid = st.uid[0]; cr.euid = st.uid[1]; cr.suid = st.uid[2]; cr.fsuid = st.uid[3]
+            cr.gid = st.gid[0]; cr.egid = st.gid[1]; cr.sgid = st.gid[2]; cr.fsgid = st.gid[3]
+            cr.groups = st.groups
+            let split = { (v: UInt64) in [UInt32(truncatingIfNeeded: v), UInt32(truncatingIfNeeded: v >> 32)] }
+            cr.capInh = split(st.capInheritable); cr.capPrm = split(st.capPermitted); cr.capEff = split(st.capEffective)
+            cr.capBnd = split(st.capBounding); cr.capAmb = split(st.capAmbient)
+            cr.secbits = 0
+            var th = ThreadCoreEntry()
+            th.futexRla = 0
+            th.futexRlaLen = 0
+            th.creds = cr
+            c.threadCore = th
+        }
         c.tc = tc
         return c
     }

@@ -12,6 +12,7 @@ struct TreeTask {
     let task: SeizedTask?
     /// The zombie's wait status as the kernel keeps it (exit code << 8, or the killing signal).
     let exitCode: Int32
+    let comm: String
 }
 
 /// Seizes a whole tree: the root, then the children of every seized task, and so on. A seized task is
@@ -75,7 +76,7 @@ enum TreeCollector {
                 throw EngineError("dump", pid: pid, reason: "child vanished or changed state while the tree was frozen")
             }
         }
-        return TreeTask(pid: pid, ppid: st.ppid, pgid: st.pgrp, sid: st.session, task: task, exitCode: st.exitCode)
+        return TreeTask(pid: pid, ppid: st.ppid, pgid: st.pgrp, sid: st.session, task: task, exitCode: st.exitCode, comm: st.comm)
     }
 
     /// Lets every seized task go, children first, exactly as they were.

@@ -25,8 +25,9 @@ struct ChildPlan {
     var inherited: [UInt32: Int32] = [:]
     /// shmids of the shared anonymous memory this task maps.
     var shmids: Set<UInt64> = []
-    /// A zombie: the wait status it dies with right after it is forked.
-    var zombieStatus: Int32? = nil
+    /// A zombie: the core it dies with right after it is forked (wait status, name, ids, signals).
+    var zombie: CoreEntry? = nil
+    var zombieStatus: Int32? { zombie.map { Int32(bitPattern: $0.tc.exitCode) } }
 }
 
 /// What the child reports back through the pipe.
@@ -66,6 +67,9 @@ struct ChildReport {
     }
 }
 
+/// A zombie's caught signals need some handler; it never runs.
+private let zombieHandler: @convention(c) (Int32) -> Void = { _ in }
+
 enum RestoreChild {
     static let mapFixedNoreplace: Int32 = 0x100000
 
@@ -76,7 +80,7 @@ enum RestoreChild {
     static func run(_ plans: [ChildPlan], _ index: Int, reportFd: Int32, shmem: [UInt64: Int32]) -> Never {
         let plan = plans[index]
         var fd = reportFd
-        if let status = plan.zombieStatus { becomeZombie(status) }
+        if let z = plan.zombie { becomeZombie(z) }
         do {
             _ = csys_prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
             var shm = shmem
@@ -92,16 +96,32 @@ enum RestoreChild {
         while true { pause() }
     }
 
-    /// Dies with the dumped wait status: an exit code, or the signal that killed it.
-    private static func becomeZombie(_ status: Int32) -> Never {
+    /// Dies as the dumped zombie: name, signal dispositions, ids, then the exit code or the signal that
+    /// killed it (sent to the process when it was pending for the process, else to the thread).
+    private static func becomeZombie(_ core: CoreEntry) -> Never {
+        let status = Int32(bitPattern: core.tc.exitCode)
         let sig = status & 0x7f
+        var name = Array(core.tc.comm.utf8.prefix(15)) + [0]
+        _ = name.withUnsafeMutableBytes { csys_prctl(PR_SET_NAME, UInt(bitPattern: $0.baseAddress), 0, 0, 0) }
+        for (s, e) in zip(Signals.catchable, core.tc.sigactions) where s != sig {
+            signal(s, e.sigaction == 2 ? zombieHandler : e.sigaction == 1 ? SIG_IGN : SIG_DFL)
+        }
+        if core.hasThreadCore && core.threadCore.hasCreds {
+            let c = core.threadCore.creds
+            _ = c.groups.withUnsafeBufferPointer { setgroups($0.count, $0.baseAddress) }
+            _ = setregid(c.gid, c.egid)
+            _ = setreuid(c.uid, c.euid)
+        }
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in 1...Signals.maxSignal where s != sig && core.tc.blkSigset & (UInt64(1) << UInt64(s - 1)) != 0 {
+            sigaddset(&set, s)
+        }
+        sigprocmask(SIG_SETMASK, &set, nil)
         if sig != 0 {
             signal(sig, SIG_DFL)
-            var set = sigset_t()
-            sigemptyset(&set)
-            sigaddset(&set, sig)
-            sigprocmask(SIG_UNBLOCK, &set, nil)
-            kill(getpid(), sig)
+            let shared = core.tc.signalsS.signals.contains { $0.siginfo.count >= 4 && Int32($0.siginfo[0]) == sig }
+            if shared { kill(getpid(), sig) } else { _ = csys_tgkill(getpid(), getpid(), sig) }
         }
         _exit((status >> 8) & 0xff)
     }

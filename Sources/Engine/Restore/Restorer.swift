@@ -79,7 +79,7 @@ public struct Restorer {
             } else {
                 plan = ChildPlan(sid: Int32(bitPattern: e.sid), pgid: Int32(bitPattern: e.pgid), pid: pid, umask: 0, cwd: "/",
                                  root: "/", fds: [], pagesPath: "", exePath: "", mappedFiles: [:], trampolineCandidates: [])
-                plan.zombieStatus = tree.zombies[pid]
+                plan.zombie = tree.zombies[pid]
             }
             if let pi = index[Int32(bitPattern: e.ppid)], !plans.isEmpty {
                 plans[pi].children.append(plans.count)

@@ -8,8 +8,8 @@ struct TreeImages {
     let entries: [PstreeEntry]
     /// Live tasks, keyed by pid.
     let live: [Int32: ImageSet]
-    /// Zombies: pid -> wait status.
-    let zombies: [Int32: Int32]
+    /// Zombies: pid -> their core (wait status, name, ids, signal dispositions).
+    let zombies: [Int32: CoreEntry]
 
     var root: Int32 { Int32(bitPattern: entries[0].pid) }
 
@@ -22,7 +22,7 @@ struct TreeImages {
         guard !tree.isEmpty else { throw EngineError("read images", path: dir.file("pstree.img"), reason: "no tasks") }
         var files: [UInt32: FileEntry] = [:]
         for f in try dir.readAll("files.img", .files, as: FileEntry.self) { files[f.id] = f }
-        var live: [Int32: ImageSet] = [:], zombies: [Int32: Int32] = [:]
+        var live: [Int32: ImageSet] = [:], zombies: [Int32: CoreEntry] = [:]
         var pids = Set<UInt32>()
         for (i, ps) in tree.enumerated() {
             guard pids.insert(ps.pid).inserted else {
@@ -37,7 +37,7 @@ struct TreeImages {
                 guard i > 0 else {
                     throw EngineError("read images", path: dir.file("core-\(ps.pid).img"), reason: "the root task is a zombie")
                 }
-                zombies[Int32(bitPattern: ps.pid)] = Int32(bitPattern: core.tc.exitCode)
+                zombies[Int32(bitPattern: ps.pid)] = core
                 continue
             }
             live[Int32(bitPattern: ps.pid)] = try ImageSet.read(dir, entry: ps, core: core, files: files)
