@@ -10,6 +10,7 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case dumpAfterMemory = 4
     case dumpAfterFiles = 5
     case dumpBeforeFinish = 6
+    case dumpAfterFirstTask = 7
     // restore
     case restoreAfterRead = 101
     case restoreAfterFork = 102
@@ -17,6 +18,7 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case restoreAfterMemory = 104
     case restoreBeforeResume = 105
     case restoreAfterThreads = 106
+    case restoreAfterFirstTask = 107
 }
 
 public struct Faults: Sendable {

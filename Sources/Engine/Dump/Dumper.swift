@@ -83,6 +83,7 @@ public struct Dumper {
                                                     stats: &stats)
                 ps.threads = threads
                 if rootIds == nil { rootIds = ids }
+                if i == 0 && tree.count > 1 { try options.faults.check(.dumpAfterFirstTask) }
             } else {
                 ps.threads = [UInt32(t.pid)]
                 try dir.write("core-\(t.pid).img", .core, [TaskDump.zombieCore(exitCode: t.exitCode, comm: t.comm, status: try? Status.read(pid: t.pid))])

@@ -27,6 +27,8 @@ public struct Restorer {
                               reason: "pid \(id) is in use; restore into a fresh pid namespace (zdtm flavor ns) or free it")
         }
         let plans = try treePlans(tree)
+        // Tasks orphaned by a failed restore come to us, so that we can reap them and free their pids.
+        _ = csys_prctl(Self.prSetChildSubreaper, 1, 0, 0, 0)
         let shmem = try SharedMemory.create(tree.sharedMemory)
         defer { for fd in shmem.values { close(fd) } }
         let root = tree.root
@@ -38,6 +40,7 @@ public struct Restorer {
                 let pid = Int32(bitPattern: e.pid)
                 guard let images = tree.live[pid], let report = reports[pid] else { continue }
                 held.append(try rebuild(pid, images, report))
+                if held.count == 1 && tree.live.count > 1 { try options.faults.check(.restoreAfterFirstTask) }
             }
             try options.faults.check(.restoreBeforeResume)
             for p in held.reversed() { try p.resume() }
@@ -45,11 +48,22 @@ public struct Restorer {
             // Children first are not needed: each restored task dies with its parent (PDEATHSIG) until it
             // is resumed, but kill every one by pid so nothing is left even after a partial resume.
             for e in tree.entries.reversed() { kill(Int32(bitPattern: e.pid), SIGKILL) }
-            var st: Int32 = 0
-            while waitpid(root, &st, __WALL) < 0 && errno == EINTR {}
+            Self.reapAll()
             throw error
         }
         return root
+    }
+
+    static let prSetChildSubreaper: Int32 = 36
+
+    /// Waits for every child we have (the killed root and the orphans we adopted as subreaper).
+    static func reapAll() {
+        var st: Int32 = 0
+        while true {
+            let r = waitpid(-1, &st, __WALL)
+            if r < 0 && errno == EINTR { continue }
+            if r < 0 { break }
+        }
     }
 
     /// A task whose memory and state are back, held until every task of the tree is.
@@ -186,8 +200,7 @@ public struct Restorer {
         }
         if let failure {
             for p in plans.reversed() { kill(p.pid, SIGKILL) }
-            var st: Int32 = 0
-            while waitpid(rootPid, &st, __WALL) < 0 && errno == EINTR {}
+            Self.reapAll()
             throw failure
         }
         log.debug("\(reports.count) tasks ready")
