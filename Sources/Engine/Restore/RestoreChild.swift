@@ -84,7 +84,7 @@ enum RestoreChild {
         do {
             _ = csys_prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
             var shm = shmem
-            let targets = try setup(plan, reportFd: &fd, shmem: &shm)
+            let targets = try setup(plan, isRoot: index == 0, reportFd: &fd, shmem: &shm)
             try forkChildren(plans, plan, reportFd: fd, shmem: shm)
             let report = try prepare(plan, reportFd: fd, targets: targets, shmem: shm)
             send(fd, "\(plan.pid) " + report.encode() + "\n")
@@ -166,9 +166,12 @@ enum RestoreChild {
 
     /// Session, group, umask and every fd at its number, before the children are forked so that they
     /// inherit what they share with us. Returns the fd numbers the task must keep.
-    static func setup(_ plan: ChildPlan, reportFd: inout Int32, shmem: inout [UInt64: Int32]) throws -> Set<Int32> {
+    static func setup(_ plan: ChildPlan, isRoot: Bool, reportFd: inout Int32, shmem: inout [UInt64: Int32]) throws -> Set<Int32> {
         if plan.sid == plan.pid {
             if getsid(0) != plan.pid && setsid() < 0 { throw fail("setsid") }
+        } else if isRoot {
+            // The root stays in criu's session (a shell job); it can only lead a group of its own.
+            if plan.pgid == plan.pid && setpgid(0, 0) < 0 { throw fail("setpgid") }
         } else {
             // Our parent puts us in our group; our own children must inherit it, so wait for it.
             var spins = 0
