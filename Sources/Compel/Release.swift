@@ -14,7 +14,10 @@ extension SeizedTask {
         }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        for t in threads where !t.detached {
+        // The leader is reported only once its group is empty, and traced threads stay until we reap them:
+        // reap the other threads first.
+        let ordered = threads.filter { $0.tid != pid } + threads.filter { $0.tid == pid }
+        for t in ordered where !t.detached {
             while true {
                 var status: Int32 = 0
                 let r = csys_waitpid(t.tid, &status, CSYS_WALL | CSYS_WNOHANG)

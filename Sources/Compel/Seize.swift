@@ -55,7 +55,7 @@ public final class SeizedThread {
 /// undoes it all and detaches.
 public final class SeizedTask {
     public let pid: pid_t
-    public private(set) var threads: [SeizedThread] = []
+    public internal(set) var threads: [SeizedThread] = []
     /// The process was stopped (State "T (stopped)") before the seize; cure keeps it stopped.
     public let wasStopped: Bool
     /// How long any single wait for the task may take before it is an error.

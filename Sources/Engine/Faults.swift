@@ -10,12 +10,15 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case dumpAfterMemory = 4
     case dumpAfterFiles = 5
     case dumpBeforeFinish = 6
+    case dumpAfterFirstTask = 7
     // restore
     case restoreAfterRead = 101
     case restoreAfterFork = 102
     case restoreMidMemory = 103
     case restoreAfterMemory = 104
     case restoreBeforeResume = 105
+    case restoreAfterThreads = 106
+    case restoreAfterFirstTask = 107
 }
 
 public struct Faults: Sendable {

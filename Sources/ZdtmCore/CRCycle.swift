@@ -79,6 +79,9 @@ extension TestRun {
         if mode.norst { return root }
 
         if !Proc.waitGone(root, timeout: 10) { _ = fail(&o, "pid \(root) still exists after dump"); return nil }
+        // The dumped tree's other tasks die as zombies adopted by us (the subreaper): reap them, or their
+        // pids stay taken for the restore.
+        Proc.reapStrays()
         var lazy: pid_t?
         if mode.lazyPages {
             // Local lazy pages: the daemon serves the dumped pages from the image dir to the restore.

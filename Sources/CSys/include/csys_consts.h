@@ -183,4 +183,14 @@
 // memfd
 #define CSYS_MFD_HUGETLB               0x0004U
 
+
+/* clone flags for restoring threads and process trees (sched.h hides them without _GNU_SOURCE) */
+#define CSYS_CLONE_VM                  0x00000100
+#define CSYS_CLONE_FS                  0x00000200
+#define CSYS_CLONE_FILES               0x00000400
+#define CSYS_CLONE_SIGHAND             0x00000800
+#define CSYS_CLONE_PARENT              0x00008000
+#define CSYS_CLONE_THREAD              0x00010000
+#define CSYS_CLONE_SYSVSEM             0x00040000
+
 #endif

@@ -39,7 +39,7 @@ enum Creds {
     static func restore(_ r: Remote, _ c: CredsEntry) throws {
         let lastCap = capLastCap()
         // What the task may still raise after the uid change: its permitted set now, as keep-caps keeps it.
-        let held = (try? Status.read(pid: r.pid).capPermitted) ?? 0
+        let held = (try? Status.read(pid: r.pid, tid: r.tid).capPermitted) ?? 0
         try r.call("prctl(PR_SET_SECUREBITS)", Int32(SYS_prctl), prSetSecurebits, UInt64(c.secbits | secbitKeepCaps), 0, 0, 0)
         let bnd = join(c.capBnd)
         for cap in 0...lastCap where bnd & (1 << UInt64(cap)) == 0 {

@@ -9,18 +9,27 @@ struct Remote {
     let local: UnsafeMutableRawBufferPointer
     /// Where the same memory is in the task.
     let remoteBase: UInt64
+    /// The thread the syscalls run in (nil: the main thread).
+    let thread: SeizedThread?
 
     init(task: SeizedTask, area: SharedArea) {
         self.init(task: task, local: area.bytes, remoteBase: area.remote)
     }
 
-    init(task: SeizedTask, local: UnsafeMutableRawBufferPointer, remoteBase: UInt64) {
+    init(task: SeizedTask, local: UnsafeMutableRawBufferPointer, remoteBase: UInt64, thread: SeizedThread? = nil) {
         self.task = task
         self.local = local
         self.remoteBase = remoteBase
+        self.thread = thread
+    }
+
+    /// The same shared memory, with syscalls run in another thread of the task.
+    func inThread(_ t: SeizedThread) -> Remote {
+        Remote(task: task, local: local, remoteBase: remoteBase, thread: t)
     }
 
     var pid: Int32 { task.pid }
+    var tid: Int32 { thread?.tid ?? task.pid }
 
     /// Address in the task of byte `offset` of the shared memory.
     func addr(_ offset: Int = 0) -> UInt64 { remoteBase + UInt64(offset) }
@@ -28,16 +37,16 @@ struct Remote {
     /// Runs a syscall; a negative result becomes an error naming `op` and the errno.
     @discardableResult
     func call(_ op: String, _ nr: Int32, _ args: UInt64...) throws -> Int64 {
-        let r = try task.syscall(Int(nr), args: args)
+        let r = try task.syscall(Int(nr), args: args, in: thread)
         if r < 0 && r >= -4095 {
-            throw EngineError("injected \(op)", pid: pid, errno: Errno(rawValue: Int32(-r)))
+            throw EngineError("injected \(op)", pid: tid, errno: Errno(rawValue: Int32(-r)))
         }
         return r
     }
 
     /// Runs a syscall and returns the raw result, a negative errno included.
     func raw(_ nr: Int32, _ args: UInt64...) throws -> Int64 {
-        try task.syscall(Int(nr), args: args)
+        try task.syscall(Int(nr), args: args, in: thread)
     }
 
     func load<T>(_: T.Type, at offset: Int) -> T {

@@ -96,12 +96,22 @@ enum TaskProps {
         if tc.personality != 0 {
             try r.call("personality", Int32(SYS_personality), UInt64(tc.personality))
         }
-        let name = Array(tc.comm.utf8.prefix(15)) + [0]
-        r.storeBytes(name, at: 0)
-        try r.call("prctl(PR_SET_NAME)", Int32(SYS_prctl), prSetName, r.addr(), 0, 0, 0)
+        try setName(r, tc.comm)
         if tc.childSubreaper {
             try r.call("prctl(PR_SET_CHILD_SUBREAPER)", Int32(SYS_prctl), prSetChildSubreaper, 1, 0, 0, 0)
         }
+    }
+
+    /// The name of the thread `r` runs in.
+    static func setName(_ r: Remote, _ comm: String) throws {
+        let name = Array(comm.utf8.prefix(15)) + [0]
+        r.storeBytes(name, at: 0)
+        try r.call("prctl(PR_SET_NAME)", Int32(SYS_prctl), prSetName, r.addr(), 0, 0, 0)
+    }
+
+    /// A thread's parent-death signal; the creds change before it would clear it.
+    static func restorePdeathSig(_ r: Remote, _ th: ThreadCoreEntry) throws {
+        try r.call("prctl(PR_SET_PDEATHSIG)", Int32(SYS_prctl), prSetPdeathsig, UInt64(th.pdeathSig), 0, 0, 0)
     }
 
     static func restoreThreadCore(_ r: Remote, _ th: ThreadCoreEntry, clearTid: UInt64) throws {

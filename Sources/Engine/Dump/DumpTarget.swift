@@ -2,8 +2,7 @@ import Glibc
 
 /// Decides, before anything is touched, whether a pid may be dumped at all.
 enum DumpTarget {
-    /// Refuses pid 1, ourselves and our ancestors (freezing one of them would freeze us), zombies, and what
-    /// this engine cannot dump yet (threads, children), each with one line that says why.
+    /// Refuses pid 1, ourselves and our ancestors (freezing one of them would freeze us), zombies,, each with one line that says why.
     static func validate(_ pid: Int32) throws {
         guard pid > 0 else { throw EngineError("dump", pid: pid, reason: "not a valid pid") }
         guard pid != 1 else {
@@ -24,17 +23,6 @@ enum DumpTarget {
         }
         if status.tracerPid != 0 {
             throw EngineError("dump", pid: pid, reason: "is already traced by pid \(status.tracerPid)")
-        }
-        if status.threads > 1 {
-            let tids = (try? Tasks.threads(pid: pid)) ?? []
-            let second = tids.first(where: { $0 != pid }).map { " (tid \($0))" } ?? ""
-            throw EngineError("dump", pid: pid,
-                              reason: "has \(status.threads) threads\(second); multi-threaded processes are not supported yet")
-        }
-        let children = (try? Tasks.children(pid: pid)) ?? []
-        if let child = children.first {
-            throw EngineError("dump", pid: pid,
-                              reason: "has child process \(child); process trees are not supported yet")
         }
     }
 

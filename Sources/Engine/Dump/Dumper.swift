@@ -24,59 +24,98 @@ public struct Dumper {
         var stats = DumpStats()
         let t0 = Clock.micros()
         log.debug("pid \(pid) may be dumped")
-        log.info("Seizing pid \(pid)")
-        let task: SeizedTask
-        do {
-            task = try SeizedTask.seize(pid, timeout: .seconds(options.timeoutSeconds))
-        } catch {
-            throw EngineError.wrap(error, "seize", pid: pid)
-        }
+        log.info("Seizing the tree of pid \(pid)")
+        let tree = try TreeCollector.collect(root: pid, timeout: .seconds(options.timeoutSeconds), log: log)
         let frozenAt = Clock.micros()
         stats.freezingMicros = UInt32(clamping: frozenAt - t0)
         do {
             try options.faults.check(.dumpAfterSeize)
-            try dumpSeized(task, dir: dir, stats: &stats)
+            try dumpTree(tree, dir: dir, stats: &stats)
             try options.faults.check(.dumpBeforeFinish)
         } catch {
             dir.removeWritten()
-            log.info("Dump of pid \(pid) failed, resuming it")
-            do { try task.cure() } catch { log.error("cure of pid \(pid) failed: \(error)") }
+            log.info("Dump of pid \(pid) failed, resuming its \(tree.count) tasks")
+            TreeCollector.release(tree)
             throw error
         }
         stats.frozenMicros = UInt32(clamping: Clock.micros() - frozenAt)
         try writeStats(stats, dir: dir)
-        try finish(task)
-        log.info("Dumped pid \(pid): \(stats.pagesWritten) pages written")
+        try finish(tree)
+        log.info("Dumped \(tree.count) tasks under pid \(pid): \(stats.pagesWritten) pages written")
         return stats
     }
 
-    private func finish(_ task: SeizedTask) throws {
-        do {
-            switch options.after {
-            case .kill:
-                try task.killAndRelease()
-            case .leaveRunning:
-                try task.cure()
-            case .leaveStopped:
-                _ = csys_tgkill(task.pid, task.pid, SIGSTOP)
-                try task.cure()
+    private func finish(_ tree: [TreeTask]) throws {
+        var first: Error?
+        // Children first: a parent that dies first would leave them to be reaped by someone else.
+        for t in tree.reversed() {
+            guard let task = t.task else { continue }
+            do {
+                switch options.after {
+                case .kill:
+                    try task.killAndRelease()
+                case .leaveRunning:
+                    try task.cure()
+                case .leaveStopped:
+                    _ = csys_tgkill(task.pid, task.pid, SIGSTOP)
+                    try task.cure()
+                }
+            } catch {
+                if first == nil { first = EngineError.wrap(error, "finish dump", pid: task.pid) }
             }
-        } catch {
-            throw EngineError.wrap(error, "finish dump", pid: task.pid)
         }
+        if let first { throw first }
     }
 
-    private func dumpSeized(_ task: SeizedTask, dir: ImageDir, stats: inout DumpStats) throws {
+    private func dumpTree(_ tree: [TreeTask], dir: ImageDir, stats: inout DumpStats) throws {
+        let files = FileDumpContext(pid: options.pid)
+        let shared = SharedFiles()
+        var entries: [PstreeEntry] = []
+        var rootIds: TaskKobjIdsEntry?
+        for (i, t) in tree.enumerated() {
+            var ps = PstreeEntry()
+            ps.pid = UInt32(t.pid)
+            ps.ppid = UInt32(t.ppid)
+            ps.pgid = UInt32(t.pgid)
+            ps.sid = UInt32(t.sid)
+            if let task = t.task {
+                let (threads, ids) = try dumpSeized(task, index: UInt32(i + 1), files: files, shared: shared, dir: dir,
+                                                    stats: &stats)
+                ps.threads = threads
+                if rootIds == nil { rootIds = ids }
+                if i == 0 && tree.count > 1 { try options.faults.check(.dumpAfterFirstTask) }
+            } else {
+                ps.threads = [UInt32(t.pid)]
+                try dir.write("core-\(t.pid).img", .core, [TaskDump.zombieCore(exitCode: t.exitCode, comm: t.comm, status: try? Status.read(pid: t.pid))])
+            }
+            entries.append(ps)
+        }
+        try dir.write("files.img", .files, files.entries)
+        try dir.write("pstree.img", .pstree, entries)
+        try options.faults.check(.dumpAfterFiles)
+        var inv = InventoryEntry()
+        inv.imgVersion = 2
+        inv.fdinfoPerID = true
+        inv.nsPerID = true
+        inv.rootIds = rootIds ?? TaskDump.ids(index: 1)
+        inv.lsmtype = .noLsm
+        try dir.write("inventory.img", .inventory, [inv])
+    }
+
+    /// Dumps one live task; returns its thread list and kernel-object ids.
+    private func dumpSeized(_ task: SeizedTask, index: UInt32, files: FileDumpContext, shared: SharedFiles, dir: ImageDir,
+                            stats: inout DumpStats) throws -> ([UInt32], TaskKobjIdsEntry) {
         let pid = task.pid
         let t = task.mainThread
-        // Read before any injection: Compel blocks all signals while it runs code in the task.
-        let sigmask = try getSigmask(tid: pid)
-        var regs = t.resumeRegisters
-        // A sleep interrupted for the dump would resume through restart_syscall, whose restart_block a
-        // restored task no longer has (it would return EINTR). The argument registers are intact, so the
-        // task re-enters the original call instead: a relative sleep starts over, an absolute one is exact.
-        if let sc = t.interruptedSyscall, sc.usesRestartBlock { regs.rax = UInt64(bitPattern: sc.number) }
-        let xsave = try getXsave(tid: pid)
+        // Read before any injection: Compel blocks all signals while it runs code in a thread.
+        var masks: [Int32: (UInt64, XsaveArea)] = [:]
+        for th in task.threads {
+            do { masks[th.tid] = (try getSigmask(tid: th.tid), try getXsave(tid: th.tid)) } catch {
+                throw EngineError.wrap(error, "read registers of thread", pid: th.tid)
+            }
+        }
+        let (sigmask, xsave) = masks[pid]!
+        let regs = Self.resumeRegisters(t)
         let status = try Status.read(pid: pid)
         let stat = try Stat.read(pid: pid)
         let smaps = try Smaps.read(pid: pid)
@@ -88,11 +127,23 @@ public struct Dumper {
         log.debug("Shared area at \(hex(area.remote))")
         let remote = Remote(task: task, area: area)
 
-        let files = FileDumpContext(pid: pid)
-        let fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob)
+        var fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob)
+        shared.unify(pid: pid, &fdinfo)
         let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
                                      stopped: t.wasStopped)
-        log.debug("Dumped \(fdinfo.count) fds and the task core")
+        var threadCores: [(Int32, CoreEntry)] = []
+        for th in task.threads where th.tid != pid {
+            do {
+                let (m, x) = masks[th.tid]!
+                let c = try TaskDump.threadCore(remote.inThread(th), regs: Self.resumeRegisters(th), xsave: x, sigmask: m,
+                                                status: try Status.read(pid: pid, tid: th.tid),
+                                                stat: try Stat.read(pid: pid, tid: th.tid))
+                threadCores.append((th.tid, c))
+            } catch {
+                throw EngineError.wrap(error, "dump thread", pid: th.tid)
+            }
+        }
+        log.debug("Dumped \(fdinfo.count) fds, the task core and \(threadCores.count) other threads")
         try options.faults.check(.dumpAfterCore)
 
         let plans = try MemoryPlanner.plan(pid: pid, smaps: smaps) { vma, flags in
@@ -107,39 +158,35 @@ public struct Dumper {
 
         let memStart = Clock.micros()
         let pagemapWriter = try dir.writer("pagemap-\(pid).img", .pagemap)
-        let pages = try PagesWriter(path: dir.track("pages-1.img"))
+        let pages = try PagesWriter(path: dir.track("pages-\(index).img"))
         let pagemap = try Pagemap(pid: pid)
         let mem = try MemoryDumper(task: task, pagemap: pagemap, pagemapWriter: pagemapWriter, pages: pages,
-                                   faults: options.faults).dump(plans, pagesId: 1)
+                                   faults: options.faults).dump(plans, pagesId: index)
         try pagemapWriter.close()
-        stats.pagesScanned = mem.scanned
-        stats.pagesWritten = mem.written
-        stats.memdumpMicros = UInt32(clamping: Clock.micros() - memStart)
+        stats.pagesScanned += mem.scanned
+        stats.pagesWritten += mem.written
+        stats.memdumpMicros &+= UInt32(clamping: Clock.micros() - memStart)
         stats.memwriteMicros = stats.memdumpMicros
         try options.faults.check(.dumpAfterMemory)
 
-        let ids = TaskDump.ids(pid: pid)
+        let ids = TaskDump.ids(index: index)
         try dir.write("core-\(pid).img", .core, [core])
+        for (tid, c) in threadCores { try dir.write("core-\(tid).img", .core, [c]) }
         try dir.write("mm-\(pid).img", .mm, [mm])
-        try dir.write("files.img", .files, files.entries)
         try dir.write("fdinfo-\(ids.filesID).img", .fdinfo, fdinfo)
         try dir.write("fs-\(pid).img", .fs, [fs])
         try dir.write("ids-\(pid).img", .ids, [ids])
-        var ps = PstreeEntry()
-        ps.pid = UInt32(pid)
-        ps.ppid = UInt32(stat.ppid)
-        ps.pgid = UInt32(stat.pgrp)
-        ps.sid = UInt32(stat.session)
-        ps.threads = [UInt32(pid)]
-        try dir.write("pstree.img", .pstree, [ps])
-        try options.faults.check(.dumpAfterFiles)
-        var inv = InventoryEntry()
-        inv.imgVersion = 2
-        inv.fdinfoPerID = true
-        inv.nsPerID = true
-        inv.rootIds = ids
-        inv.lsmtype = .noLsm
-        try dir.write("inventory.img", .inventory, [inv])
+        return ([UInt32(pid)] + threadCores.map { UInt32($0.0) }, ids)
+    }
+
+    /// The registers a thread resumes with. A sleep interrupted for the dump would resume through
+    /// restart_syscall, whose restart_block a restored task no longer has (it would return EINTR). The
+    /// argument registers are intact, so the thread re-enters the original call instead: a relative sleep
+    /// starts over, an absolute one is exact.
+    static func resumeRegisters(_ t: SeizedThread) -> GeneralRegisters {
+        var regs = t.resumeRegisters
+        if let sc = t.interruptedSyscall, sc.usesRestartBlock { regs.rax = UInt64(bitPattern: sc.number) }
+        return regs
     }
 
     private func writeStats(_ s: DumpStats, dir: ImageDir) throws {

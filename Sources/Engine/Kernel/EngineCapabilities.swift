@@ -5,8 +5,8 @@ public enum EngineCapabilities {
     public static let all: [(name: String, supported: Bool, summary: String)] = [
         ("cr_single_task", true, "one single-threaded process: memory, registers, signals, timers, creds, regular files"),
         ("cr_shared_anon", true, "shared anonymous memory within one process"),
-        ("cr_threads", false, "multi-threaded processes"),
-        ("cr_process_tree", false, "trees of processes, sessions, zombies"),
+        ("cr_threads", true, "multi-threaded processes"),
+        ("cr_process_tree", true, "trees of processes, sessions, zombies"),
         ("cr_pipe", false, "pipes and their data"),
         ("cr_fifo", false, "FIFOs"),
         ("cr_unix_socket", false, "unix sockets"),

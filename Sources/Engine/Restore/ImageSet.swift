@@ -6,6 +6,8 @@ import Images
 struct ImageSet {
     let pstree: PstreeEntry
     let core: CoreEntry
+    /// The other threads of the task, in pstree order, with their cores.
+    var threadCores: [(tid: Int32, core: CoreEntry)] = []
     let mm: MmEntry
     let ids: TaskKobjIdsEntry
     let fs: FsEntry
@@ -17,31 +19,28 @@ struct ImageSet {
 
     var pid: Int32 { Int32(bitPattern: pstree.pid) }
 
-    static func read(_ dir: ImageDir) throws -> ImageSet {
-        let inv = try dir.readOne("inventory.img", .inventory, as: InventoryEntry.self)
-        guard inv.imgVersion == 2 else {
-            throw EngineError("read images", path: dir.file("inventory.img"), reason: "image version \(inv.imgVersion) is not supported (want 2)")
-        }
-        let tree = try dir.readAll("pstree.img", .pstree, as: PstreeEntry.self)
-        guard tree.count == 1 else {
-            throw EngineError("read images", path: dir.file("pstree.img"),
-                              reason: "\(tree.count) tasks; restoring process trees is not supported yet")
-        }
-        let ps = tree[0]
+    /// Reads one live task's images; `files` is files.img, shared by the whole tree.
+    static func read(_ dir: ImageDir, entry ps: PstreeEntry, core: CoreEntry, files: [UInt32: FileEntry]) throws -> ImageSet {
         let pid = ps.pid
-        guard ps.threads == [pid] else {
+        guard ps.threads.first == pid, Set(ps.threads).count == ps.threads.count else {
             throw EngineError("read images", path: dir.file("pstree.img"),
-                              reason: "task \(pid) has \(ps.threads.count) threads; multi-threaded restore is not supported yet")
+                              reason: "task \(pid): its thread list must start with the pid and name each thread once")
         }
-        let core = try dir.readOne("core-\(pid).img", .core, as: CoreEntry.self)
+        var threadCores: [(tid: Int32, core: CoreEntry)] = []
+        for tid in ps.threads.dropFirst() {
+            let name = "core-\(tid).img"
+            let c = try dir.readOne(name, .core, as: CoreEntry.self)
+            guard c.mtype == .x8664, c.hasThreadInfo, c.hasThreadCore else {
+                throw EngineError("read images", path: dir.file(name), reason: "not an x86-64 thread core with thread info")
+            }
+            threadCores.append((Int32(bitPattern: tid), c))
+        }
         guard core.mtype == .x8664, core.hasThreadInfo, core.hasTc, core.hasThreadCore else {
             throw EngineError("read images", path: dir.file("core-\(pid).img"), reason: "not an x86-64 task core with thread info")
         }
         let mm = try dir.readOne("mm-\(pid).img", .mm, as: MmEntry.self)
         let ids = try dir.readOne("ids-\(pid).img", .ids, as: TaskKobjIdsEntry.self)
         let fs = try dir.readOne("fs-\(pid).img", .fs, as: FsEntry.self)
-        var files: [UInt32: FileEntry] = [:]
-        for f in try dir.readAll("files.img", .files, as: FileEntry.self) { files[f.id] = f }
         let fdinfo = try dir.readAll("fdinfo-\(ids.filesID).img", .fdinfo, as: FdinfoEntry.self)
 
         let pmReader = try dir.reader("pagemap-\(pid).img", .pagemap)
@@ -56,7 +55,7 @@ struct ImageSet {
         } catch {
             throw EngineError.wrap(error, "read image pagemap-\(pid).img")
         }
-        let set = ImageSet(pstree: ps, core: core, mm: mm, ids: ids, fs: fs, files: files, fdinfo: fdinfo,
+        let set = ImageSet(pstree: ps, core: core, threadCores: threadCores, mm: mm, ids: ids, fs: fs, files: files, fdinfo: fdinfo,
                            pagemap: pagemap, pagesPath: dir.file("pages-\(pagesId).img"), pagesId: pagesId)
         try set.validate()
         return set

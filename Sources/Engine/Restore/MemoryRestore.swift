@@ -26,7 +26,7 @@ struct MemoryRestore {
         let restored = try fillPages()
         try finishVmas(withPages)
         try setMmFields()
-        for fd in [report.pagesFd, report.exeFd] + Array(report.mappedFds.values) {
+        for fd in [report.pagesFd, report.exeFd] + Array(report.mappedFds.values) + Array(report.shmemFds.values) {
             try r.call("close(\(fd))", Int32(SYS_close), UInt64(fd))
         }
         return restored
@@ -81,8 +81,13 @@ struct MemoryRestore {
             if isSpecial(v) { continue }
             var prot = UInt64(v.prot)
             if withPages.contains(i) { prot |= UInt64(PROT_WRITE) }
-            let flags = UInt64(v.flags & ~mapLocked) | mapFixed
+            var flags = UInt64(v.flags & ~mapLocked) | mapFixed
             var fd = UInt64.max
+            if v.status & VmaStatus.anonShared != 0, let f = report.shmemFds[v.shmid] {
+                // One object for every task that maps this shmid: map its file instead of new memory.
+                fd = UInt64(f)
+                flags &= ~UInt64(MAP_ANONYMOUS)
+            }
             if v.status & (VmaStatus.filePrivate | VmaStatus.fileShared) != 0 {
                 guard let f = report.mappedFds[UInt32(truncatingIfNeeded: v.shmid)] else {
                     throw EngineError("map VMA", pid: r.pid, reason: "no fd for file id \(v.shmid) at \(hex(v.start))")

@@ -19,6 +19,15 @@ struct ChildPlan {
     /// file id -> (path, open flags) for file-backed VMAs
     var mappedFiles: [UInt32: (path: String, flags: Int32)]
     var trampolineCandidates: [UInt64]
+    /// Indices (in the plan list) of the children this task forks.
+    var children: [Int] = []
+    /// file id -> the parent's fd number, for files inherited from the parent (one shared description).
+    var inherited: [UInt32: Int32] = [:]
+    /// shmids of the shared anonymous memory this task maps.
+    var shmids: Set<UInt64> = []
+    /// A zombie: the core it dies with right after it is forked (wait status, name, ids, signals).
+    var zombie: CoreEntry? = nil
+    var zombieStatus: Int32? { zombie.map { Int32(bitPattern: $0.tc.exitCode) } }
 }
 
 /// What the child reports back through the pipe.
@@ -28,10 +37,13 @@ struct ChildReport {
     var pagesFd: Int32 = -1
     var exeFd: Int32 = -1
     var mappedFds: [UInt32: Int32] = [:]
+    /// shmid -> fd of the shared anonymous memory object
+    var shmemFds: [UInt64: Int32] = [:]
 
     func encode() -> String {
         var s = "OK \(trampoline) \(memfd) \(pagesFd) \(exeFd)"
         for (id, fd) in mappedFds { s += " \(id):\(fd)" }
+        for (id, fd) in shmemFds { s += " s\(id):\(fd)" }
         return s
     }
 
@@ -41,6 +53,12 @@ struct ChildReport {
         else { return nil }
         var r = ChildReport(trampoline: t, memfd: m, pagesFd: p, exeFd: e)
         for kv in w.dropFirst(5) {
+            if kv.hasPrefix("s") {
+                let p = kv.dropFirst().split(separator: ":")
+                guard p.count == 2, let id = UInt64(p[0]), let fd = Int32(p[1]) else { return nil }
+                r.shmemFds[id] = fd
+                continue
+            }
             let p = kv.split(separator: ":")
             guard p.count == 2, let id = UInt32(p[0]), let fd = Int32(p[1]) else { return nil }
             r.mappedFds[id] = fd
@@ -49,22 +67,92 @@ struct ChildReport {
     }
 }
 
+/// A zombie's caught signals need some handler; it never runs.
+private let zombieHandler: @convention(c) (Int32) -> Void = { _ in }
+
 enum RestoreChild {
     static let mapFixedNoreplace: Int32 = 0x100000
 
-    /// Runs in the child right after clone3; never returns.
-    static func run(_ plan: ChildPlan, reportFd: Int32) -> Never {
+    /// Runs in each restored task right after clone3; never returns. `plans` holds the whole tree; the
+    /// task sets its session or group, puts its fds in place (inherited ones first), forks its own
+    /// children, prepares what the restorer needs and reports one line "PID OK ..." or "PID ERR ...".
+    /// `shmem` maps shmid -> fd of the shared memory objects, at this task's fd numbers.
+    static func run(_ plans: [ChildPlan], _ index: Int, reportFd: Int32, shmem: [UInt64: Int32]) -> Never {
+        let plan = plans[index]
         var fd = reportFd
+        if let z = plan.zombie { becomeZombie(z) }
         do {
             _ = csys_prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
-            let report = try prepare(plan, reportFd: &fd)
-            send(fd, report.encode())
+            var shm = shmem
+            let targets = try setup(plan, isRoot: index == 0, reportFd: &fd, shmem: &shm)
+            try forkChildren(plans, plan, reportFd: fd, shmem: shm)
+            let report = try prepare(plan, reportFd: fd, targets: targets, shmem: shm)
+            send(fd, "\(plan.pid) " + report.encode() + "\n")
         } catch {
-            send(fd, "ERR \(error)")
+            send(fd, String("\(plan.pid) ERR \(error)".map { $0 == "\n" ? " " : $0 }) + "\n")
             _exit(1)
         }
         close(fd)
         while true { pause() }
+    }
+
+    /// Dies as the dumped zombie: name, signal dispositions, ids, then the exit code or the signal that
+    /// killed it (sent to the process when it was pending for the process, else to the thread).
+    private static func becomeZombie(_ core: CoreEntry) -> Never {
+        let status = Int32(bitPattern: core.tc.exitCode)
+        let sig = status & 0x7f
+        var name = Array(core.tc.comm.utf8.prefix(15)) + [0]
+        _ = name.withUnsafeMutableBytes { csys_prctl(PR_SET_NAME, UInt(bitPattern: $0.baseAddress), 0, 0, 0) }
+        for (s, e) in zip(Signals.catchable, core.tc.sigactions) where s != sig {
+            signal(s, e.sigaction == 2 ? zombieHandler : e.sigaction == 1 ? SIG_IGN : SIG_DFL)
+        }
+        if core.hasThreadCore && core.threadCore.hasCreds {
+            let c = core.threadCore.creds
+            _ = c.groups.withUnsafeBufferPointer { setgroups($0.count, $0.baseAddress) }
+            _ = setregid(c.gid, c.egid)
+            _ = setreuid(c.uid, c.euid)
+        }
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in 1...Signals.maxSignal where s != sig && core.tc.blkSigset & (UInt64(1) << UInt64(s - 1)) != 0 {
+            sigaddset(&set, s)
+        }
+        sigprocmask(SIG_SETMASK, &set, nil)
+        if sig != 0 {
+            signal(sig, SIG_DFL)
+            let shared = core.tc.signalsS.signals.contains { $0.siginfo.count >= 4 && Int32($0.siginfo[0]) == sig }
+            if shared { kill(getpid(), sig) } else { _ = csys_tgkill(getpid(), getpid(), sig) }
+        }
+        _exit((status >> 8) & 0xff)
+    }
+
+    /// Forks every child at its pid (clone3 set_tid). A child that is not a session leader gets its
+    /// process group from us once all siblings exist (group leaders first), since a group's leader may be
+    /// a later sibling.
+    private static func forkChildren(_ plans: [ChildPlan], _ plan: ChildPlan, reportFd: Int32, shmem: [UInt64: Int32]) throws {
+        for ci in plan.children {
+            var tid = plans[ci].pid
+            let ret: Int = withUnsafeMutablePointer(to: &tid) { p in
+                var args = csys_clone_args()
+                args.exit_signal = UInt64(SIGCHLD)
+                args.set_tid = UInt64(UInt(bitPattern: p))
+                args.set_tid_size = 1
+                return csys_sys_clone3(&args, MemoryLayout<csys_clone_args>.size)
+            }
+            if ret == 0 { run(plans, ci, reportFd: reportFd, shmem: shmem) }
+            if ret < 0 {
+                let e = errno
+                throw EngineError("clone3 child at pid \(plans[ci].pid)", errno: .init(rawValue: e),
+                                  reason: e == EEXIST ? "pid \(plans[ci].pid) is in use" : nil)
+            }
+        }
+        let kids = plan.children.map { plans[$0] }.filter { $0.zombieStatus == nil && $0.sid != $0.pid }
+        for c in kids.filter({ $0.pgid == $0.pid }) + kids.filter({ $0.pgid != $0.pid }) where getpgid(c.pid) != c.pgid {
+            if setpgid(c.pid, c.pgid) < 0 {
+                throw EngineError("setpgid(\(c.pid), \(c.pgid))", errno: .init(rawValue: errno),
+                                  reason: "the group's leader is not a restored ancestor or sibling in this session")
+            }
+        }
     }
 
     private static func send(_ fd: Int32, _ text: String) {
@@ -76,20 +164,38 @@ enum RestoreChild {
         EngineError(what, path: path, errno: .init(rawValue: errno))
     }
 
-    static func prepare(_ plan: ChildPlan, reportFd: inout Int32) throws -> ChildReport {
+    /// Session, group, umask and every fd at its number, before the children are forked so that they
+    /// inherit what they share with us. Returns the fd numbers the task must keep.
+    static func setup(_ plan: ChildPlan, isRoot: Bool, reportFd: inout Int32, shmem: inout [UInt64: Int32]) throws -> Set<Int32> {
         if plan.sid == plan.pid {
-            if setsid() < 0 { throw fail("setsid") }
-        } else if plan.pgid == plan.pid {
-            if setpgid(0, 0) < 0 { throw fail("setpgid") }
+            if getsid(0) != plan.pid && setsid() < 0 { throw fail("setsid") }
+        } else if isRoot {
+            // The root stays in criu's session (a shell job); it can only lead a group of its own.
+            if plan.pgid == plan.pid && setpgid(0, 0) < 0 { throw fail("setpgid") }
+        } else {
+            // Our parent puts us in our group; our own children must inherit it, so wait for it.
+            var spins = 0
+            while getpgid(0) != plan.pgid {
+                spins += 1
+                if spins > 20000 { throw EngineError("join process group \(plan.pgid)", reason: "parent did not set it") }
+                usleep(100)
+            }
         }
         _ = umask(mode_t(plan.umask))
 
         let targets = Set(plan.fds.map(\.fd))
         let base = (targets.max() ?? 2) + 1
         reportFd = try moveUp(reportFd, base, "report pipe")
+        for (id, fd) in shmem { shmem[id] = try moveUp(fd, base, "shared memory \(id)") }
 
-        // Open each file once, above every target number, then put it at each of its numbers.
+        // Files inherited from the parent are taken from its fd numbers before anything is put in place.
         var opened: [UInt32: Int32] = [:]
+        for (id, pfd) in plan.inherited {
+            let n = csys_fcntl(pfd, F_DUPFD_CLOEXEC, Int(base))
+            guard n >= 0 else { throw fail("take inherited fd \(pfd)") }
+            opened[id] = n
+        }
+        // Open each other file once, above every target number, then put it at each of its numbers.
         for entry in plan.fds where opened[entry.file.id] == nil {
             guard let kind = FileKinds.kind(for: entry.file.type) else {
                 throw EngineError("restore fd", fd: entry.fd, reason: "file kind \(entry.file.type) is not supported")
@@ -101,8 +207,18 @@ enum RestoreChild {
             if csys_sys_dup3(src, entry.fd, entry.cloexec ? Int32(O_CLOEXEC) : 0) < 0 { throw fail("dup3 to fd \(entry.fd)") }
         }
         for (_, fd) in opened { close(fd) }
+        return targets
+    }
 
+    /// What the restorer needs from inside: helper fds, cwd and root, the trampoline; then everything
+    /// criu had open is closed.
+    static func prepare(_ plan: ChildPlan, reportFd: Int32, targets: Set<Int32>, shmem: [UInt64: Int32]) throws -> ChildReport {
+        let base = (targets.max() ?? 2) + 1
         var report = ChildReport()
+        for id in plan.shmids {
+            guard let fd = shmem[id] else { throw EngineError("map shared memory", reason: "no object for shmid \(id)") }
+            report.shmemFds[id] = fd
+        }
         report.pagesFd = try openHelper(plan.pagesPath, O_RDONLY, base)
         report.exeFd = try openHelper(plan.exePath, O_RDONLY, base)
         for (id, f) in plan.mappedFiles { report.mappedFds[id] = try openHelper(f.path, f.flags, base) }
@@ -130,6 +246,7 @@ enum RestoreChild {
 
         // Whatever criu itself had open must not leak into the restored task.
         let keep = targets.union([reportFd, report.pagesFd, report.exeFd, report.memfd]).union(report.mappedFds.values)
+            .union(report.shmemFds.values)
         for fd in (try? ProcFile.listNumbers("/proc/self/fd")) ?? [] where !keep.contains(fd) {
             close(fd)
         }

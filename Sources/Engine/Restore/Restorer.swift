@@ -16,32 +16,104 @@ public struct Restorer {
         self.log = logger
     }
 
-    /// Returns the pid of the restored, running task (our child).
+    /// Returns the pid of the restored, running root task (our child).
     public func run() throws -> Int32 {
         let t0 = Clock.micros()
         let dir = ImageDir(path: options.imagesDir)
-        let images = try ImageSet.read(dir)
+        let tree = try TreeImages.read(dir)
         try options.faults.check(.restoreAfterRead)
-        let pid = images.pid
-        if access("/proc/\(pid)", F_OK) == 0 {
-            throw EngineError("restore", pid: pid,
-                              reason: "pid \(pid) is in use; restore into a fresh pid namespace (zdtm flavor ns) or free it")
+        // Every pid and tid must be free before anything is created.
+        for id in tree.allIds where access("/proc/\(id)", F_OK) == 0 {
+            throw EngineError("restore", pid: id,
+                              reason: "pid \(id) is in use; restore into a fresh pid namespace (zdtm flavor ns) or free it")
         }
-        let plan = try childPlan(images)
+        let plans = try treePlans(tree)
+        // Tasks orphaned by a failed restore come to us, so that we can reap them and free their pids.
+        _ = csys_prctl(Self.prSetChildSubreaper, 1, 0, 0, 0)
+        let shmem = try SharedMemory.create(tree.sharedMemory)
+        defer { for fd in shmem.values { close(fd) } }
+        let root = tree.root
         let forkStart = Clock.micros()
-        let (child, report) = try fork(images, plan)
+        let reports = try forkTree(plans, shmem: shmem)
         let forked = Clock.micros()
+        var held: [PendingTask] = []
         do {
             try options.faults.check(.restoreAfterFork)
-            let pages = try rebuild(child, images, report)
-            writeStats(dir, forking: forked - forkStart, total: Clock.micros() - t0, pages: pages)
+            for e in tree.entries {
+                let pid = Int32(bitPattern: e.pid)
+                guard let images = tree.live[pid], let report = reports[pid] else { continue }
+                held.append(try rebuild(pid, images, report))
+                if held.count == 1 && tree.live.count > 1 { try options.faults.check(.restoreAfterFirstTask) }
+            }
+            try options.faults.check(.restoreBeforeResume)
+            for p in held.reversed() { try p.resume() }
+            writeStats(dir, forking: forked - forkStart, total: Clock.micros() - t0, pages: held.reduce(0) { $0 + $1.pages })
         } catch {
-            kill(child, SIGKILL)
-            var st: Int32 = 0
-            while waitpid(child, &st, __WALL) < 0 && errno == EINTR {}
+            // Children first are not needed: each restored task dies with its parent (PDEATHSIG) until it
+            // is resumed, but kill every one by pid so nothing is left even after a partial resume.
+            for e in tree.entries.reversed() { kill(Int32(bitPattern: e.pid), SIGKILL) }
+            Self.reapAll()
             throw error
         }
-        return child
+        return root
+    }
+
+    static let prSetChildSubreaper: Int32 = 36
+
+    /// Waits for every child we have (the killed root and the orphans we adopted as subreaper).
+    static func reapAll() {
+        var st: Int32 = 0
+        while true {
+            let r = waitpid(-1, &st, __WALL)
+            if r < 0 && errno == EINTR { continue }
+            if r < 0 { break }
+        }
+    }
+
+    /// A task whose memory and state are back, held until every task of the tree is.
+    struct PendingTask {
+        let task: SeizedTask
+        let states: [Int32: SeizedTask.ThreadResume]
+        let stopped: Bool
+        let shared: UnsafeMutableRawBufferPointer
+        let pages: UInt64
+
+        func resume() throws {
+            defer { munmap(shared.baseAddress, 4096) }
+            do { try task.detachAll(states, stopped: stopped) } catch {
+                throw EngineError.wrap(error, "resume restored task", pid: task.pid)
+            }
+        }
+    }
+
+    /// One plan per task in pstree order, each knowing its children and what it inherits.
+    private func treePlans(_ tree: TreeImages) throws -> [ChildPlan] {
+        var plans: [ChildPlan] = []
+        var index: [Int32: Int] = [:]
+        for e in tree.entries {
+            let pid = Int32(bitPattern: e.pid)
+            var plan: ChildPlan
+            if let images = tree.live[pid] {
+                plan = try childPlan(images)
+            } else {
+                plan = ChildPlan(sid: Int32(bitPattern: e.sid), pgid: Int32(bitPattern: e.pgid), pid: pid, umask: 0, cwd: "/",
+                                 root: "/", fds: [], pagesPath: "", exePath: "", mappedFiles: [:], trampolineCandidates: [])
+                plan.zombie = tree.zombies[pid]
+            }
+            if let pi = index[Int32(bitPattern: e.ppid)], !plans.isEmpty {
+                plans[pi].children.append(plans.count)
+                // A file id the parent holds too is one description: take it from the parent.
+                let parentFds = Dictionary(plans[pi].fds.map { ($0.file.id, $0.fd) }, uniquingKeysWith: { a, _ in a })
+                for f in plan.fds { if let pfd = parentFds[f.file.id] { plan.inherited[f.file.id] = pfd } }
+                if plan.sid != plan.pid && plan.sid != plans[pi].sid {
+                    throw EngineError("restore", pid: pid,
+                                      reason: "is in session \(plan.sid), its parent in \(plans[pi].sid); tasks whose session leader is gone are not supported yet")
+                }
+            }
+            index[pid] = plans.count
+            plans.append(plan)
+        }
+        return plans
     }
 
     private func path(_ images: ImageSet, _ id: UInt32) -> String { images.files[id]?.reg.name ?? "" }
@@ -58,7 +130,8 @@ public struct Restorer {
             cwd: path(images, images.fs.cwdID), root: path(images, images.fs.rootID),
             fds: images.fdinfo.map { (Int32(bitPattern: $0.fd), images.files[$0.id]!, $0.flags & UInt32(FD_CLOEXEC) != 0) },
             pagesPath: images.pagesPath, exePath: path(images, images.mm.exeFileID),
-            mappedFiles: mapped, trampolineCandidates: Self.holes(images.mm.vmas))
+            mappedFiles: mapped, trampolineCandidates: Self.holes(images.mm.vmas),
+            shmids: Set(images.mm.vmas.filter { $0.status & VmaStatus.anonShared != 0 }.map(\.shmid)))
     }
 
     /// Page addresses that no dumped VMA covers, highest gaps first: the trampoline goes in the first one
@@ -81,11 +154,13 @@ public struct Restorer {
         return out
     }
 
-    /// clone3 at the dumped pid; the child runs RestoreChild and reports through a pipe.
-    private func fork(_ images: ImageSet, _ plan: ChildPlan) throws -> (Int32, ChildReport) {
+    /// clone3 of the root at its pid; it forks the rest of the tree (RestoreChild) and every live task
+    /// reports one line through one pipe. Returns each task's report.
+    private func forkTree(_ plans: [ChildPlan], shmem: [UInt64: Int32]) throws -> [Int32: ChildReport] {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw EngineError("pipe", errno: .init(rawValue: errno)) }
-        var tid = images.pid
+        let rootPid = plans[0].pid
+        var tid = rootPid
         let ret: Int = withUnsafeMutablePointer(to: &tid) { p in
             var args = csys_clone_args()
             args.exit_signal = UInt64(SIGCHLD)
@@ -95,18 +170,17 @@ public struct Restorer {
         }
         if ret == 0 {
             close(fds[0])
-            RestoreChild.run(plan, reportFd: fds[1])
+            RestoreChild.run(plans, 0, reportFd: fds[1], shmem: shmem)
         }
         let e = errno
         close(fds[1])
         guard ret > 0 else {
             close(fds[0])
-            let reason = e == EEXIST ? "pid \(images.pid) is in use; restore into a fresh pid namespace" : nil
-            throw EngineError("clone3 at pid \(images.pid)", errno: .init(rawValue: e), reason: reason)
+            let reason = e == EEXIST ? "pid \(rootPid) is in use; restore into a fresh pid namespace" : nil
+            throw EngineError("clone3 at pid \(rootPid)", errno: .init(rawValue: e), reason: reason)
         }
-        let child = Int32(ret)
         var text: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
+        var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buf.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
@@ -114,16 +188,28 @@ public struct Restorer {
             text += buf[0..<n]
         }
         close(fds[0])
-        let msg = String(decoding: text, as: UTF8.self)
-        guard let report = ChildReport.decode(msg) else {
-            kill(child, SIGKILL)
-            var st: Int32 = 0
-            waitpid(child, &st, 0)
-            let why = msg.hasPrefix("ERR ") ? String(msg.dropFirst(4)) : "child died before reporting (\(msg))"
-            throw EngineError("prepare task \(images.pid)", reason: why)
+        var reports: [Int32: ChildReport] = [:]
+        var failure: EngineError?
+        for line in String(decoding: text, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, let pid = Int32(parts[0]) else { continue }
+            if let r = ChildReport.decode(String(parts[1])) {
+                reports[pid] = r
+            } else if failure == nil {
+                let msg = parts[1].hasPrefix("ERR ") ? String(parts[1].dropFirst(4)) : String(parts[1])
+                failure = EngineError("prepare task \(pid)", pid: pid, reason: msg)
+            }
         }
-        log.debug("child \(child) ready: trampoline \(hex(report.trampoline))")
-        return (child, report)
+        if failure == nil, let missing = plans.first(where: { $0.zombieStatus == nil && reports[$0.pid] == nil }) {
+            failure = EngineError("prepare task \(missing.pid)", pid: missing.pid, reason: "task died before reporting")
+        }
+        if let failure {
+            for p in plans.reversed() { kill(p.pid, SIGKILL) }
+            Self.reapAll()
+            throw failure
+        }
+        log.debug("\(reports.count) tasks ready")
+        return reports
     }
 
     /// stats-restore, as CRIU writes it; a read-only images directory only costs a warning.
@@ -139,14 +225,13 @@ public struct Restorer {
         do { try dir.write("stats-restore", .stats, [e]) } catch { log.warning("can't write stats-restore: \(error)") }
     }
 
-    private func rebuild(_ child: Int32, _ images: ImageSet, _ report: ChildReport) throws -> UInt64 {
+    private func rebuild(_ child: Int32, _ images: ImageSet, _ report: ChildReport) throws -> PendingTask {
         let task: SeizedTask
         do { task = try SeizedTask.seize(child, timeout: .seconds(options.timeoutSeconds)) } catch {
             throw EngineError.wrap(error, "seize restored child", pid: child)
         }
         let xsaveSize = try getXsave(tid: child).bytes.count
         let shared = try mapTrampoline(child, report)
-        defer { munmap(shared.baseAddress, 4096) }
         task.useSyscallSite(report.trampoline)
         let scratch = UnsafeMutableRawBufferPointer(rebasing: shared[256...])
         let r = Remote(task: task, local: scratch, remoteBase: report.trampoline + 256)
@@ -154,19 +239,25 @@ public struct Restorer {
             let pages = try MemoryRestore(r: r, images: images, report: report, faults: options.faults).run()
             log.info("Restored \(pages) pages of pid \(child)")
             try options.faults.check(.restoreAfterMemory)
+            let threads = ThreadRestore(r: r, images: images)
+            let created = try threads.create()
+            try options.faults.check(.restoreAfterThreads)
+            try threads.restoreState(created)
+            if !created.isEmpty { log.info("Restored \(created.count) more threads of pid \(child)") }
             try TaskRestore(r: r, images: images).run()
             try r.call("close restorer memfd", Int32(SYS_close), UInt64(report.memfd))
-            try options.faults.check(.restoreBeforeResume)
             _ = try r.raw(Int32(SYS_munmap), report.trampoline, MemoryRestore.page)
             task.forgetAddressSpace()
             let core = images.core
-            let regs = CpuState.registers(core.threadInfo.gpregs)
-            let xsave = CpuState.xsave(core.threadInfo.fpregs, size: xsaveSize)
+            let main = SeizedTask.ThreadResume(registers: CpuState.registers(core.threadInfo.gpregs),
+                                               xsave: CpuState.xsave(core.threadInfo.fpregs, size: xsaveSize),
+                                               sigmask: core.tc.blkSigset)
             let stopped = options.leaveStopped || core.tc.taskState == TaskDump.taskStopped
-            try task.detach(registers: regs, xsave: xsave, sigmask: core.tc.blkSigset, stopped: stopped)
-            return pages
+            return PendingTask(task: task, states: threads.resumeStates(main: main, xsaveSize: xsaveSize),
+                               stopped: stopped, shared: shared, pages: pages)
         } catch {
             task.forgetAddressSpace()
+            munmap(shared.baseAddress, 4096)
             throw EngineError.wrap(error, "restore", pid: child)
         }
     }

@@ -1,0 +1,89 @@
+import Glibc
+import Compel
+import Logging
+
+/// One task of the dumped tree: seized, or a zombie (nothing to seize, only its exit status).
+struct TreeTask {
+    let pid: Int32
+    let ppid: Int32
+    let pgid: Int32
+    let sid: Int32
+    /// nil for a zombie.
+    let task: SeizedTask?
+    /// The zombie's wait status as the kernel keeps it (exit code << 8, or the killing signal).
+    let exitCode: Int32
+    let comm: String
+}
+
+/// Seizes a whole tree: the root, then the children of every seized task, and so on. A seized task is
+/// frozen, so it cannot fork any more: once every task's children were read after its seize, the set is
+/// complete. Children that exit meanwhile become zombies and are recorded as such.
+enum TreeCollector {
+    static func collect(root: Int32, timeout: Duration, log: Logger) throws -> [TreeTask] {
+        var out: [TreeTask] = []
+        do {
+            let rootTask = try seize(root, timeout: timeout)
+            out.append(try describe(root, rootTask))
+            var next = 0
+            while next < out.count {
+                let t = out[next]
+                next += 1
+                guard t.task != nil else { continue }
+                let kids: [Int32]
+                do { kids = try Tasks.children(pid: t.pid) } catch {
+                    throw EngineError("read children", pid: t.pid, reason: "\(error)")
+                }
+                for k in kids where !out.contains(where: { $0.pid == k }) {
+                    let st = try? Stat.read(pid: k)
+                    if st == nil || st!.state == "Z" || st!.state == "X" {
+                        out.append(try describe(k, nil))
+                        continue
+                    }
+                    let task: SeizedTask
+                    do { task = try seize(k, timeout: timeout) } catch {
+                        // It may have exited between the read and the seize.
+                        if let s = try? Stat.read(pid: k), s.state == "Z" {
+                            out.append(try describe(k, nil))
+                            continue
+                        }
+                        throw error
+                    }
+                    out.append(try describe(k, task))
+                }
+            }
+        } catch {
+            release(out)
+            throw error
+        }
+        log.debug("Collected \(out.count) tasks under pid \(root)")
+        return out
+    }
+
+    private static func seize(_ pid: Int32, timeout: Duration) throws -> SeizedTask {
+        do { return try SeizedTask.seize(pid, timeout: timeout) } catch {
+            throw EngineError.wrap(error, "seize", pid: pid)
+        }
+    }
+
+    private static func describe(_ pid: Int32, _ task: SeizedTask?) throws -> TreeTask {
+        let st: TaskStat
+        do { st = try Stat.read(pid: pid) } catch {
+            throw EngineError("read stat", pid: pid, reason: "\(error)")
+        }
+        if task == nil {
+            // A zombie whose parent is frozen stays until the parent reaps it.
+            guard st.state == "Z" else {
+                throw EngineError("dump", pid: pid, reason: "child vanished or changed state while the tree was frozen")
+            }
+        }
+        return TreeTask(pid: pid, ppid: st.ppid, pgid: st.pgrp, sid: st.session, task: task, exitCode: st.exitCode, comm: st.comm)
+    }
+
+    /// Lets every seized task go, children first, exactly as they were.
+    static func release(_ tasks: [TreeTask]) {
+        for t in tasks.reversed() {
+            guard let task = t.task else { continue }
+            do { try task.cure() } catch { /* the task died; nothing left to undo */ }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import Glibc
+import CSys
+import Compel
+import Images
+
+/// Creates the task's other threads at their dumped tids, once its memory is back, and gives each its own
+/// state. Each thread is born by a clone3 injected into the main thread; clones are traced, so the new
+/// thread stops before its first instruction and never runs until every thread is detached together.
+struct ThreadRestore {
+    let r: Remote
+    let images: ImageSet
+
+    static let threadFlags: UInt64 = UInt64(CSYS_CLONE_VM | CSYS_CLONE_FS | CSYS_CLONE_FILES | CSYS_CLONE_SIGHAND | CSYS_CLONE_THREAD | CSYS_CLONE_SYSVSEM)
+    private let argsOffset = 0, tidOffset = 128
+
+    /// Returns the new threads, held.
+    func create() throws -> [SeizedThread] {
+        guard !images.threadCores.isEmpty else { return [] }
+        try r.task.traceClones(true)
+        var out: [SeizedThread] = []
+        for (tid, _) in images.threadCores {
+            var args = csys_clone_args()
+            args.flags = Self.threadFlags
+            args.set_tid = r.addr(tidOffset)
+            args.set_tid_size = 1
+            r.store(args, at: argsOffset)
+            r.store(tid, at: tidOffset)
+            let got = try r.raw(Int32(CSYS_NR_clone3), r.addr(argsOffset), UInt64(MemoryLayout<csys_clone_args>.size))
+            if got < 0 {
+                let e = Int32(-got)
+                let why = e == EEXIST ? "tid \(tid) is in use; restore into a fresh pid namespace" : nil
+                throw EngineError("clone3 thread at tid \(tid)", pid: r.pid, errno: .init(rawValue: e), reason: why)
+            }
+            guard got == Int64(tid) else {
+                throw EngineError("clone3 thread", pid: r.pid, reason: "asked for tid \(tid), got \(got)")
+            }
+            do { out.append(try r.task.adoptThread(tid)) } catch {
+                throw EngineError.wrap(error, "take over new thread", pid: tid)
+            }
+        }
+        try r.task.traceClones(false)
+        return out
+    }
+
+    /// Per-thread state of every thread but the main one: what each thread can only set for itself runs
+    /// inside it; scheduling is set from outside.
+    func restoreState(_ threads: [SeizedThread]) throws {
+        for (t, (tid, core)) in zip(threads, images.threadCores) {
+            let tr = r.inThread(t)
+            let th = core.threadCore
+            do {
+                try TaskProps.restoreThreadCore(tr, th, clearTid: core.threadInfo.clearTidAddr_p)
+                if th.hasComm { try TaskProps.setName(tr, th.comm) }
+                if th.hasSas { try Signals.restoreAltStack(tr, th.sas) }
+                try TaskProps.restoreRseq(tr, th)
+                if th.hasSignalsP { try Signals.restorePending(tr, tid: tid, th.signalsP, shared: false) }
+                if th.hasCreds { try Creds.restore(tr, th.creds) }
+                try TaskProps.restorePdeathSig(tr, th)
+                try TaskProps.restoreScheduling(pid: tid, th)
+            } catch {
+                throw EngineError.wrap(error, "restore thread", pid: tid)
+            }
+        }
+    }
+
+    /// Registers, FPU state and signal mask each thread continues with.
+    func resumeStates(main: SeizedTask.ThreadResume, xsaveSize: Int) -> [Int32: SeizedTask.ThreadResume] {
+        var out: [Int32: SeizedTask.ThreadResume] = [r.pid: main]
+        for (tid, core) in images.threadCores {
+            out[tid] = .init(registers: CpuState.registers(core.threadInfo.gpregs),
+                             xsave: CpuState.xsave(core.threadInfo.fpregs, size: xsaveSize),
+                             sigmask: core.threadCore.blkSigset)
+        }
+        return out
+    }
+}
