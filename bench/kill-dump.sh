@@ -41,7 +41,23 @@ trial() {
     local before; before=$(state $pid)
     "$criu" dump -t "$pid" -D "$img" -o dump.log -v4 10>&- 251>&- 2>/dev/null &
     local cpid=$!
-    if [ "$when" = pages ]; then
+    if [ "$when" = injected ]; then
+        # the moment Compel has every signal blocked in the task: inside the injection window
+        python3 - "$pid" "$cpid" <<'PY'
+import os, signal, sys, time
+pid, cpid = sys.argv[1], int(sys.argv[2])
+end = time.time() + 10
+while time.time() < end:
+    try:
+        st = open(f"/proc/{pid}/status").read()
+    except OSError:
+        break
+    blk = [l for l in st.splitlines() if l.startswith("SigBlk:")][0].split()[1]
+    if int(blk, 16) & 0x4000 and int(blk, 16) & 0x200:  # SIGTERM and SIGUSR1 both blocked
+        os.kill(cpid, signal.SIGKILL)
+        break
+PY
+    elif [ "$when" = pages ]; then
         for _ in $(seq 2000); do
             [ "$(stat -c %s "$img/pages-1.img" 2>/dev/null || echo 0)" -gt $((64 << 20)) ] && break
             sleep 0.005
@@ -68,11 +84,14 @@ trial() {
     fi
     kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
     local leftover; leftover=$(ls "$img" | grep -v '\.log$' | tr '\n' ' ')
+    # Inside the injection window the original mask is known only to the killed criu: what is left there
+    # is reported, not counted (docs/benchmarks.md).
+    [ "$when" = injected ] && [ $verdict = FAIL ] && verdict=LEFT
     echo "$verdict kill at $when (log: $phase) ${why:+-- $why}${leftover:+ [images left: $leftover]}"
-    [ $verdict = ok ] || fails=$((fails + 1))
+    [ $verdict != FAIL ] || fails=$((fails + 1))
     rm -rf "$img"
 }
 
-for w in 0.005 0.01 0.02 0.03 0.05 0.08 pages; do trial $w; done
+for w in 0.005 0.01 0.02 0.03 0.05 0.08 injected pages; do trial $w; done
 echo "$fails failure(s)"
 [ $fails = 0 ]
