@@ -69,7 +69,7 @@ let package = Package(
         ),
         .executableTarget(name: "compel-bench", dependencies: ["Compel", "CSys"]),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel", exclude: ["victims"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "CSys"], path: "Tests/Unit/Engine"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "CSys", "Compel"], path: "Tests/Unit/Engine"),
         .testTarget(name: "CLITests", dependencies: ["criu"], path: "Tests/Unit/CLI"),
         .target(name: "CZdtm"),
         .target(name: "ZdtmCore", dependencies: ["CZdtm"]),

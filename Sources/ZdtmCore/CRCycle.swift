@@ -59,7 +59,10 @@ extension TestRun {
         if let prev { a += ["--prev-images-dir", (prev as NSString).lastPathComponent] }
         if mode.pageServer { a += ["--page-server", "--address", "127.0.0.1", "--port", String(port)] }
         a += test.desc.opts
-        let (dx, dms) = criuCmd(&o, a, log: "\(dir)/dump.log", env: faultEnv)
+        if let f = mode.fault, f < 100 {
+            return faultedDump(&o, root: root, args: a, dir: dir, fault: f)
+        }
+        let (dx, dms) = criuCmd(&o, a, log: "\(dir)/dump.log")
         o.dumpMs = (o.dumpMs ?? 0) + dms
         if let ps = pageServer, Proc.wait(ps, timeout: 10) == .timeout {
             kill(-ps, SIGKILL)
@@ -94,7 +97,10 @@ extension TestRun {
         if mode.stop { r.append("--leave-stopped") }
         if mode.lazyPages { r.append("--lazy-pages") }
         r += test.desc.opts
-        let (rx, rms) = criuCmd(&o, r, log: "\(dir)/restore.log", env: faultEnv)
+        if let f = mode.fault, f >= 100 {
+            guard faultedRestore(&o, root: root, args: r, dir: dir, fault: f) else { return nil }
+        }
+        let (rx, rms) = criuCmd(&o, r, log: "\(dir)/restore.log")
         o.restoreMs = (o.restoreMs ?? 0) + rms
         if let lazy, Proc.wait(lazy, timeout: 30) == .timeout {
             kill(-lazy, SIGKILL)

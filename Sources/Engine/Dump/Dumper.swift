@@ -156,6 +156,9 @@ public struct Dumper {
         fs.rootID = try files.registerPath(try TaskLinks.root(pid: pid), flags: UInt32(O_RDONLY | O_DIRECTORY))
         fs.umask = status.umask ?? 0o022
 
+        // Nothing is injected from here on: put the task back as it was, so that a criu killed during the
+        // long page copy leaves it running with its own signal mask and mappings (the kernel detaches it).
+        try task.settle()
         let memStart = Clock.micros()
         let pagemapWriter = try dir.writer("pagemap-\(pid).img", .pagemap)
         let pages = try PagesWriter(path: dir.track("pages-\(index).img"))

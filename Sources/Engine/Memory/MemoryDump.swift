@@ -141,6 +141,7 @@ struct MemoryDumper {
             }
             if i == plans.count / 2 { try faults.check(.dumpMidMemory) }
         }
+        try pages.flush()
         return (scanned, pages.pagesWritten)
     }
 
