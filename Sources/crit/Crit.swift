@@ -39,11 +39,13 @@ final class TextOut {
     init(path: String?) throws {
         self.path = path ?? "stdout"
         if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil),
-                  let h = FileHandle(forWritingAtPath: path) else {
+            // Opened in place, never replaced: FileManager.createFile writes a temporary file and renames it
+            // over the target, which turns `-o /dev/null` into a regular file.
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
                 throw CritError("\(path): cannot create: \(String(cString: strerror(errno)))")
             }
-            handle = h
+            handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         } else {
             handle = FileHandle.standardOutput
         }

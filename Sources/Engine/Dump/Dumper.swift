@@ -84,7 +84,7 @@ public struct Dumper {
         log.debug("Shared area at \(hex(area.remote))")
         let remote = Remote(task: task, area: area)
 
-        let files = FileDumpContext(pid: pid)
+        let files = FileDumpContext(pid: pid, options: options.files)
         let fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob)
         let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
                                      stopped: t.wasStopped)
@@ -118,6 +118,7 @@ public struct Dumper {
         try dir.write("core-\(pid).img", .core, [core])
         try dir.write("mm-\(pid).img", .mm, [mm])
         try dir.write("files.img", .files, files.entries)
+        try files.writeImages(dir)
         try dir.write("fdinfo-\(ids.filesID).img", .fdinfo, fdinfo)
         try dir.write("fs-\(pid).img", .fs, [fs])
         try dir.write("ids-\(pid).img", .ids, [ids])

@@ -19,6 +19,8 @@ struct ChildPlan {
     /// file id -> (path, open flags) for file-backed VMAs
     var mappedFiles: [UInt32: (path: String, flags: Int32)]
     var trampolineCandidates: [UInt64]
+    /// pipe data, ghost files and other images the file kinds need
+    var fileImages = FileImages()
 }
 
 /// What the child reports back through the pipe.
@@ -85,34 +87,21 @@ enum RestoreChild {
         _ = umask(mode_t(plan.umask))
 
         let targets = Set(plan.fds.map(\.fd))
-        let base = (targets.max() ?? 2) + 1
-        reportFd = try moveUp(reportFd, base, "report pipe")
-
-        // Open each file once, above every target number, then put it at each of its numbers.
-        var opened: [UInt32: Int32] = [:]
-        for entry in plan.fds where opened[entry.file.id] == nil {
-            guard let kind = FileKinds.kind(for: entry.file.type) else {
-                throw EngineError("restore fd", fd: entry.fd, reason: "file kind \(entry.file.type) is not supported")
-            }
-            opened[entry.file.id] = try moveUp(try kind.open(entry.file), base, "fd \(entry.fd)")
-        }
-        for entry in plan.fds {
-            guard let src = opened[entry.file.id] else { continue }
-            if csys_sys_dup3(src, entry.fd, entry.cloexec ? Int32(O_CLOEXEC) : 0) < 0 { throw fail("dup3 to fd \(entry.fd)") }
-        }
-        for (_, fd) in opened { close(fd) }
+        let spare = SpareFds(targets: targets)
+        reportFd = try spare.park(reportFd, "report pipe")
+        try FdPlacement.place(plan.fds, images: plan.fileImages, spare: spare)
 
         var report = ChildReport()
-        report.pagesFd = try openHelper(plan.pagesPath, O_RDONLY, base)
-        report.exeFd = try openHelper(plan.exePath, O_RDONLY, base)
-        for (id, f) in plan.mappedFiles { report.mappedFds[id] = try openHelper(f.path, f.flags, base) }
+        report.pagesFd = try openHelper(plan.pagesPath, O_RDONLY, spare)
+        report.exeFd = try openHelper(plan.exePath, O_RDONLY, spare)
+        for (id, f) in plan.mappedFiles { report.mappedFds[id] = try openHelper(f.path, f.flags, spare) }
 
         if chdir(plan.cwd) < 0 { throw fail("chdir", plan.cwd) }
         if plan.root != "/" && chroot(plan.root) < 0 { throw fail("chroot", plan.root) }
 
         let memfd = csys_sys_memfd_create("criu-restorer", CSYS_MFD_CLOEXEC)
         guard memfd >= 0 else { throw fail("memfd_create") }
-        report.memfd = try moveUp(memfd, base, "restorer memfd")
+        report.memfd = try spare.park(memfd, "restorer memfd")
         guard ftruncate(report.memfd, 4096) == 0 else { throw fail("ftruncate restorer memfd") }
         for hint in plan.trampolineCandidates {
             let p = mmap(UnsafeMutableRawPointer(bitPattern: UInt(hint)), 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
@@ -136,17 +125,9 @@ enum RestoreChild {
         return report
     }
 
-    private static func moveUp(_ fd: Int32, _ base: Int32, _ what: String) throws -> Int32 {
-        if fd >= base { return fd }
-        let n = csys_fcntl(fd, F_DUPFD_CLOEXEC, Int(base))
-        guard n >= 0 else { throw fail("move \(what) above fd \(base)") }
-        close(fd)
-        return n
-    }
-
-    private static func openHelper(_ path: String, _ flags: Int32, _ base: Int32) throws -> Int32 {
+    private static func openHelper(_ path: String, _ flags: Int32, _ spare: SpareFds) throws -> Int32 {
         let fd = csys_open(path, flags | O_CLOEXEC, 0)
         guard fd >= 0 else { throw fail("open", path) }
-        return try moveUp(fd, base, path)
+        return try spare.park(fd, path)
     }
 }

@@ -54,7 +54,7 @@ public struct Restorer {
             cwd: path(images, images.fs.cwdID), root: path(images, images.fs.rootID),
             fds: images.fdinfo.map { (Int32(bitPattern: $0.fd), images.files[$0.id]!, $0.flags & UInt32(FD_CLOEXEC) != 0) },
             pagesPath: images.pagesPath, exePath: path(images, images.mm.exeFileID),
-            mappedFiles: mapped, trampolineCandidates: Self.holes(images.mm.vmas))
+            mappedFiles: mapped, trampolineCandidates: Self.holes(images.mm.vmas), fileImages: images.fileImages)
     }
 
     /// Page addresses that no dumped VMA covers, highest gaps first: the trampoline goes in the first one

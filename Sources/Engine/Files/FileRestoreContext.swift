@@ -1,0 +1,82 @@
+import Glibc
+import CSys
+import Images
+
+/// The images beside files.img that file kinds need on restore, read and checked in the restorer before
+/// anything is forked: pipe and fifo data, ghost file contents, remaps.
+struct FileImages {
+    /// pipe id -> (capacity, queued bytes)
+    var pipeData: [UInt32: (size: UInt32, data: [UInt8])] = [:]
+    var fifoData: [UInt32: (size: UInt32, data: [UInt8])] = [:]
+    /// file id -> remap id (ghost file) from remap-fpath.img
+    var remaps: [UInt32: UInt32] = [:]
+    /// remap id -> ghost entry and contents
+    var ghosts: [UInt32: (entry: GhostFileEntry, data: [UInt8])] = [:]
+    var files: [UInt32: FileEntry] = [:]
+
+    static func read(_ dir: ImageDir, files: [UInt32: FileEntry]) throws -> FileImages {
+        var out = FileImages()
+        out.files = files
+        out.pipeData = try readPipeData(dir, "pipes-data.img", ImageKind.byName("PIPES_DATA")!)
+        out.fifoData = try readPipeData(dir, "fifo-data.img", ImageKind.byName("FIFO_DATA")!)
+        if dir.exists("remap-fpath.img") {
+            for r in try dir.readAll("remap-fpath.img", ImageKind.byName("REMAP_FPATH")!, as: RemapFilePathEntry.self) {
+                guard r.remapType == RemapType.ghost else {
+                    throw EngineError("check images", path: dir.file("remap-fpath.img"),
+                                      reason: "remap of file \(r.origID) is \(r.remapType), only ghost files are supported")
+                }
+                out.remaps[r.origID] = r.remapID
+                let name = "ghost-file-\(String(r.remapID, radix: 16)).img"
+                let reader = try dir.reader(name, ImageKind.byName("GHOST_FILE")!)
+                do {
+                    guard let g = try reader.next(GhostFileEntry.self) else {
+                        throw EngineError("check images", path: dir.file(name), reason: "no ghost file entry")
+                    }
+                    guard !g.chunks else {
+                        throw EngineError("check images", path: dir.file(name), reason: "chunked ghost files are not supported")
+                    }
+                    let data = try reader.readToEnd(what: "ghost file contents")
+                    if g.hasSize && UInt64(data.count) != g.size {
+                        throw EngineError("check images", path: dir.file(name), reason: "holds \(data.count) bytes, entry says \(g.size)")
+                    }
+                    out.ghosts[r.remapID] = (g, data)
+                } catch { throw EngineError.wrap(error, "read image \(name)") }
+            }
+        }
+        return out
+    }
+
+    private static func readPipeData(_ dir: ImageDir, _ name: String, _ kind: ImageKind) throws -> [UInt32: (size: UInt32, data: [UInt8])] {
+        guard dir.exists(name) else { return [:] }
+        var out: [UInt32: (size: UInt32, data: [UInt8])] = [:]
+        let r = try dir.reader(name, kind)
+        do {
+            while let e = try r.next(PipeDataEntry.self) {
+                out[e.pipeID] = (e.hasSize ? e.size : 0, try r.readPayload(UInt64(e.bytes), what: "pipe \(e.pipeID) data"))
+            }
+        } catch { throw EngineError.wrap(error, "read image \(name)") }
+        return out
+    }
+}
+
+/// What file kinds share while the restored task's fds are opened (in the forked child): the images,
+/// objects made for one entry that another entry needs (the other end of a pipe), and work that can
+/// only run once every fd is at its number (epoll targets, unlinking ghost files).
+final class FileRestoreContext {
+    let images: FileImages
+    /// Keeps an fd open until its own entry is reached, at a number that no target uses.
+    let park: (Int32) throws -> Int32
+    /// pipe id -> the end not handed out yet (read end at 0, write end at 1), parked.
+    var pipeEnds: [UInt32: [Int32]] = [:]
+    /// Keys of one-time work already done (fifo data filled, ...).
+    var done: Set<String> = []
+    /// Paths made for the restore (ghost files) by key.
+    var paths: [String: String] = [:]
+    /// Run in order once every fd is at its number; given file id -> one fd number holding it.
+    var finishers: [(_ fdOf: [UInt32: Int32]) throws -> Void] = []
+
+    init(images: FileImages, park: @escaping (Int32) throws -> Int32) {
+        self.images = images
+        self.park = park
+    }
+}
