@@ -53,6 +53,7 @@ struct ChildReport {
 
 enum RestoreChild {
     static let mapFixedNoreplace: Int32 = 0x100000
+    static let RLIMIT_NOFILE_ = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 
     /// Runs in the child right after clone3; never returns.
     static func run(_ plan: ChildPlan, reportFd: Int32) -> Never {
@@ -87,6 +88,12 @@ enum RestoreChild {
         _ = umask(mode_t(plan.umask))
 
         let targets = Set(plan.fds.map(\.fd))
+        // The task's own limits come back later; its fds may sit anywhere below our hard limit.
+        var nofile = rlimit()
+        if getrlimit(RLIMIT_NOFILE_, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max {
+            nofile.rlim_cur = nofile.rlim_max
+            _ = setrlimit(RLIMIT_NOFILE_, &nofile)
+        }
         let spare = SpareFds(targets: targets)
         reportFd = try spare.park(reportFd, "report pipe")
         try FdPlacement.place(plan.fds, images: plan.fileImages, spare: spare)
