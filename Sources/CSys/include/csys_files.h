@@ -31,6 +31,7 @@
 #define CSYS_TIOCPKT         0x5420UL
 #define CSYS_TIOCGPKT        0x80045438UL
 #define CSYS_FIONREAD        0x541BUL
+#define CSYS_TIOCGPTPEER     0x5441UL
 
 struct csys_f_owner_ex {
     int type;

@@ -33,6 +33,8 @@ final class FileDumpContext {
     var seen: Set<String> = []
     /// Per-kind ids of shared objects by key (ghost file contents by inode, ...).
     var ids: [String: UInt32] = [:]
+    /// pty index -> the task's fd of that master (TtyFile, found once per dump)
+    var ptyMasters: [UInt32: Int32]?
 
     init(pid: Int32, options: FileDumpOptions = FileDumpOptions()) {
         self.pid = pid
@@ -121,7 +123,7 @@ enum FileKinds {
     /// Every kind the engine handles, asked in order.
     static let all: [any FileKind.Type] = [
         RegularFile.self, GhostFile.self, PipeFile.self, FifoFile.self, EventfdFile.self, SignalfdFile.self,
-        TimerfdFile.self, InotifyFile.self, EpollFile.self,
+        TimerfdFile.self, InotifyFile.self, EpollFile.self, TtyFile.self,
     ]
 
     /// F_SETOWN state of a file nobody asked signals for.

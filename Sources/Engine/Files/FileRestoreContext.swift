@@ -13,12 +13,23 @@ struct FileImages {
     /// remap id -> ghost entry and contents
     var ghosts: [UInt32: (entry: GhostFileEntry, data: [UInt8])] = [:]
     var files: [UInt32: FileEntry] = [:]
+    var ttyInfos: [UInt32: TtyInfoEntry] = [:]
+    /// tty-info id -> bytes queued for that side to read
+    var ttyData: [UInt32: [UInt8]] = [:]
 
     static func read(_ dir: ImageDir, files: [UInt32: FileEntry]) throws -> FileImages {
         var out = FileImages()
         out.files = files
         out.pipeData = try readPipeData(dir, "pipes-data.img", ImageKind.byName("PIPES_DATA")!)
         out.fifoData = try readPipeData(dir, "fifo-data.img", ImageKind.byName("FIFO_DATA")!)
+        if dir.exists("tty-info.img") {
+            for i in try dir.readAll("tty-info.img", ImageKind.byName("TTY_INFO")!, as: TtyInfoEntry.self) { out.ttyInfos[i.id] = i }
+        }
+        if dir.exists("tty-data.img") {
+            for d in try dir.readAll("tty-data.img", ImageKind.byName("TTY_DATA")!, as: TtyDataEntry.self) {
+                out.ttyData[d.ttyID, default: []] += [UInt8](d.data)
+            }
+        }
         if dir.exists("remap-fpath.img") {
             for r in try dir.readAll("remap-fpath.img", ImageKind.byName("REMAP_FPATH")!, as: RemapFilePathEntry.self) {
                 guard r.remapType == RemapType.ghost else {
@@ -70,6 +81,8 @@ final class FileRestoreContext {
     var pipeEnds: [UInt32: [Int32]] = [:]
     /// Keys of one-time work already done (fifo data filled, ...).
     var done: Set<String> = []
+    /// dumped pty index -> (new master, parked; new index)
+    var ptys: [UInt32: (master: Int32, index: UInt32)] = [:]
     /// Paths made for the restore (ghost files) by key.
     var paths: [String: String] = [:]
     /// Run in order once every fd is at its number; given file id -> one fd number holding it.

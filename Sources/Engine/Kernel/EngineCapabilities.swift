@@ -17,7 +17,7 @@ public enum EngineCapabilities {
         ("cr_timerfd", true, "timerfd"),
         ("cr_inotify", true, "inotify"),
         ("cr_memfd", false, "memfd"),
-        ("cr_tty", false, "terminals and ptys"),
+        ("cr_tty", true, "terminals and ptys"),
         ("cr_ghost_file", true, "open files that were unlinked"),
         ("cr_file_owner", true, "F_SETOWN/F_SETSIG state of files"),
         ("cr_sysvipc", false, "SysV IPC"),
