@@ -7,12 +7,13 @@ import Images
 enum FileTable {
     private static let kcmpFile: Int32 = 0
 
-    static func dump(pid: Int32, context: FileDumpContext, shellJob: Bool) throws -> [FdinfoEntry] {
+    /// `only` limits the table to some fds (tests whose child inherited unrelated fds).
+    static func dump(pid: Int32, context: FileDumpContext, shellJob: Bool, only: Set<Int32>? = nil) throws -> [FdinfoEntry] {
         var out: [FdinfoEntry] = []
         // Per (dev, ino), the files seen so far in kcmp order: anon inodes (eventfd, timerfd, epoll ...)
         // all share one inode, so a linear kcmp scan would make the dump quadratic in the fd count.
         var seen: [String: [(fd: Int32, id: UInt32, type: FdTypes)]] = [:]
-        for entry in try Fds.list(pid: pid) {
+        for entry in try Fds.list(pid: pid) where only?.contains(entry.fd) ?? true {
             let fd = try inspect(pid: pid, entry)
             let dev = UInt64(fd.stat.st_dev), ino = UInt64(fd.stat.st_ino)
             var e = FdinfoEntry()
