@@ -35,6 +35,8 @@ final class FileDumpContext {
     var ids: [String: UInt32] = [:]
     /// pty index -> the task's fd of that master (TtyFile, found once per dump)
     var ptyMasters: [UInt32: Int32]?
+    /// --shell-job: a terminal whose master is outside the task is the invoking one.
+    var shellJob = false
 
     init(pid: Int32, options: FileDumpOptions = FileDumpOptions()) {
         self.pid = pid

@@ -14,6 +14,8 @@ struct FileImages {
     var ghosts: [UInt32: (entry: GhostFileEntry, data: [UInt8])] = [:]
     var files: [UInt32: FileEntry] = [:]
     var ttyInfos: [UInt32: TtyInfoEntry] = [:]
+    /// restore --shell-job: our terminal stands in for the task's outside one
+    var shellJob = false
     /// tty-info id -> bytes queued for that side to read
     var ttyData: [UInt32: [UInt8]] = [:]
 

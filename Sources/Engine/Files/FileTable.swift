@@ -10,6 +10,7 @@ enum FileTable {
     /// `only` limits the table to some fds (tests whose child inherited unrelated fds).
     static func dump(pid: Int32, context: FileDumpContext, shellJob: Bool, only: Set<Int32>? = nil) throws -> [FdinfoEntry] {
         var out: [FdinfoEntry] = []
+        context.shellJob = shellJob
         // Per (dev, ino), the files seen so far in kcmp order: anon inodes (eventfd, timerfd, epoll ...)
         // all share one inode, so a linear kcmp scan would make the dump quadratic in the fd count.
         var seen: [String: [(fd: Int32, id: UInt32, type: FdTypes)]] = [:]

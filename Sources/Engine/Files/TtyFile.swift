@@ -35,9 +35,9 @@ enum TtyFile: FileKind {
             index = (major(fd.stat) - 136) * 256 + minor(fd.stat)
         }
         let masters = try ptyMasters(context)
-        guard masters[index] != nil else {
+        if masters[index] == nil && !context.shellJob {
             throw EngineError("dump", pid: fd.pid, fd: fd.fd,
-                              reason: "terminal \(fd.link) belongs to a pty whose master the task does not hold; not supported yet")
+                              reason: "terminal \(fd.link) belongs to a pty whose master the task does not hold; use --shell-job if it is the invoking terminal")
         }
         let infoKey = "tty:\(master ? "m" : "s"):\(index)"
         let infoId: UInt32
@@ -131,6 +131,18 @@ enum TtyFile: FileKind {
             throw EngineError("restore terminal", reason: "tty-info entry \(t.ttyInfoID) is missing")
         }
         let old = info.pty.index
+        let inImages = context.images.ttyInfos.values.contains { $0.pty.index == old && isMasterRdev($0.rdev) }
+        if !inImages {
+            // The invoking terminal of a shell job: ours stands in for it (--shell-job).
+            guard context.images.shellJob else {
+                throw EngineError("restore terminal", reason: "pty \(old) was the task's outside terminal; restore with --shell-job")
+            }
+            let ours = try shellTerminal()
+            let fd = csys_fcntl(ours, F_DUPFD_CLOEXEC, 0)
+            guard fd >= 0 else { throw EngineError("dup our terminal", fd: ours, errno: .init(rawValue: errno)) }
+            try FileOwner.restore(fd, t.fown, flags: t.flags)
+            return fd
+        }
         let pair = try pairFor(old, context: context)
         let fd: Int32
         if isMasterRdev(info.rdev) {
@@ -180,6 +192,12 @@ enum TtyFile: FileKind {
         }
         context.ptys[old] = (m, index)
         return (m, index)
+    }
+
+    /// The restorer's own terminal: the first of fds 0-2 (inherited from criu) that is a tty.
+    private static func shellTerminal() throws -> Int32 {
+        for fd: Int32 in 0...2 where isatty(fd) != 0 { return fd }
+        throw EngineError("restore shell job", reason: "--shell-job needs criu restore to run on a terminal")
     }
 
     static func isMasterRdev(_ rdev: UInt32) -> Bool { (rdev >> 8) & 0xfff == 5 && rdev & 0xff == ptmxMinor }

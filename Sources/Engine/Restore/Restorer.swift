@@ -26,7 +26,8 @@ public struct Restorer {
             throw EngineError("restore", pid: pid,
                               reason: "pid \(pid) is in use; restore into a fresh pid namespace (zdtm flavor ns) or free it")
         }
-        let plan = try childPlan(images)
+        var plan = try childPlan(images)
+        plan.fileImages.shellJob = options.shellJob
         let (child, report) = try fork(images, plan)
         do {
             try options.faults.check(.restoreAfterFork)
