@@ -119,6 +119,7 @@ public struct Dumper {
         try dir.write("mm-\(pid).img", .mm, [mm])
         try dir.write("files.img", .files, files.entries)
         try files.writeImages(dir)
+        stats.pagesWritten += files.pagesWritten
         try dir.write("fdinfo-\(ids.filesID).img", .fdinfo, fdinfo)
         try dir.write("fs-\(pid).img", .fs, [fs])
         try dir.write("ids-\(pid).img", .ids, [ids])

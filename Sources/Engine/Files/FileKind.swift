@@ -29,6 +29,8 @@ final class FileDumpContext {
     private(set) var images: [String: (kind: ImageKind, records: [(entry: [UInt8], payload: [UInt8])])] = [:]
     private(set) var imageOrder: [String] = []
     private var pidfd: Int32 = -1
+    /// Pages in raw images written here (memfd contents), for the dump statistics.
+    private(set) var pagesWritten: UInt64 = 0
     /// Per-kind memory across fds (pipe ids whose data is saved, ...).
     var seen: Set<String> = []
     /// Per-kind ids of shared objects by key (ghost file contents by inode, ...).
@@ -53,6 +55,13 @@ final class FileDumpContext {
         images[name]!.records.append((bytes, payload))
     }
 
+    /// A raw image (pages) written as it is.
+    func addRaw(_ name: String, _ bytes: [UInt8]) throws {
+        pagesWritten += UInt64(bytes.count / 4096)
+        if images[name] == nil { images[name] = (ImageKind.pages, []); imageOrder.append(name) }
+        images[name]!.records.append(([], bytes))
+    }
+
     /// The task's fd duplicated into this process (pidfd_getfd): same open file description, so the
     /// offset, owner and flags seen here are the task's. The caller closes it.
     func takeFd(_ fd: Int32) throws -> Int32 {
@@ -72,7 +81,7 @@ final class FileDumpContext {
             let w = try dir.writer(name, kind)
             do {
                 for r in records {
-                    try w.writeEntryBytes(r.entry)
+                    if kind.header != .raw { try w.writeEntryBytes(r.entry) }
                     if !r.payload.isEmpty { try w.writePayload(r.payload) }
                 }
                 try w.close()
@@ -125,7 +134,7 @@ enum FileKinds {
     /// Every kind the engine handles, asked in order.
     static let all: [any FileKind.Type] = [
         RegularFile.self, GhostFile.self, PipeFile.self, FifoFile.self, EventfdFile.self, SignalfdFile.self,
-        TimerfdFile.self, InotifyFile.self, EpollFile.self, TtyFile.self,
+        TimerfdFile.self, InotifyFile.self, EpollFile.self, TtyFile.self, MemfdFile.self,
     ]
 
     /// F_SETOWN state of a file nobody asked signals for.
@@ -147,6 +156,7 @@ enum FileKinds {
         case .anonInode(let name): return name
         case .kernelObject(let type, _): return "\(type) namespace/object"
         case .path(_, let deleted):
+            if fd.link.hasPrefix(MemfdFile.prefix) { return "memfd" }
             if deleted { return "deleted file" }
             switch fd.fileType {
             case S_IFIFO: return "fifo"

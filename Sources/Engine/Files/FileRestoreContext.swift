@@ -14,6 +14,8 @@ struct FileImages {
     var ghosts: [UInt32: (entry: GhostFileEntry, data: [UInt8])] = [:]
     var files: [UInt32: FileEntry] = [:]
     var ttyInfos: [UInt32: TtyInfoEntry] = [:]
+    /// memfd inode id -> entry and its data ranges (offset, bytes)
+    var memfds: [UInt32: (entry: MemfdInodeEntry, ranges: [(UInt64, [UInt8])])] = [:]
     /// restore --shell-job: our terminal stands in for the task's outside one
     var shellJob = false
     /// tty-info id -> bytes queued for that side to read
@@ -30,6 +32,11 @@ struct FileImages {
         if dir.exists("tty-data.img") {
             for d in try dir.readAll("tty-data.img", ImageKind.byName("TTY_DATA")!, as: TtyDataEntry.self) {
                 out.ttyData[d.ttyID, default: []] += [UInt8](d.data)
+            }
+        }
+        if dir.exists("memfd.img") {
+            for i in try dir.readAll("memfd.img", ImageKind.byName("MEMFD_INODE")!, as: MemfdInodeEntry.self) {
+                out.memfds[UInt32(truncatingIfNeeded: i.inodeID)] = (i, try readShmem(dir, shmid: i.shmid))
             }
         }
         if dir.exists("remap-fpath.img") {
@@ -55,6 +62,36 @@ struct FileImages {
                     out.ghosts[r.remapID] = (g, data)
                 } catch { throw EngineError.wrap(error, "read image \(name)") }
             }
+        }
+        return out
+    }
+
+    /// pagemap-shmem-ID.img and its pages file: (offset, bytes) per present run.
+    private static func readShmem(_ dir: ImageDir, shmid: UInt32) throws -> [(UInt64, [UInt8])] {
+        let name = "pagemap-shmem-\(shmid).img"
+        guard dir.exists(name) else { return [] }
+        let r = try dir.reader(name, ImageKind.pagemap)
+        var runs: [(UInt64, UInt64)] = []
+        let pagesId: UInt32
+        do {
+            guard let head = try r.next(PagemapHead.self) else {
+                throw EngineError("read images", path: dir.file(name), reason: "no pagemap head")
+            }
+            pagesId = head.pagesID
+            while let e = try r.next(PagemapEntry.self) { runs.append((e.vaddr, ImageSet.pages(e) * 4096)) }
+        } catch { throw EngineError.wrap(error, "read image \(name)") }
+        let pagesPath = dir.file("pages-\(pagesId).img")
+        let fd = csys_open(pagesPath, O_RDONLY | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw EngineError("read images", path: pagesPath, errno: .init(rawValue: errno)) }
+        defer { close(fd) }
+        var out: [(UInt64, [UInt8])] = []
+        var at: off_t = 0
+        for (vaddr, len) in runs {
+            var buf = [UInt8](repeating: 0, count: Int(len))
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, at) }
+            guard n == Int(len) else { throw EngineError("read images", path: pagesPath, reason: "short pages file") }
+            out.append((vaddr, buf))
+            at += off_t(len)
         }
         return out
     }
@@ -85,6 +122,8 @@ final class FileRestoreContext {
     var done: Set<String> = []
     /// dumped pty index -> (new master, parked; new index)
     var ptys: [UInt32: (master: Int32, index: UInt32)] = [:]
+    /// Objects made once and reopened per entry (memfd inodes), parked.
+    var objects: [String: Int32] = [:]
     /// Paths made for the restore (ghost files) by key.
     var paths: [String: String] = [:]
     /// Run in order once every fd is at its number; given file id -> one fd number holding it.

@@ -12,7 +12,7 @@ enum GhostFile: FileKind {
     static let name = "deleted file"
 
     static func matches(_ fd: OpenFd) -> Bool {
-        guard case .path(let p, let deleted) = fd.target, deleted, p.hasPrefix("/") else { return false }
+        guard case .path(let p, let deleted) = fd.target, deleted, p.hasPrefix("/"), !p.hasPrefix(MemfdFile.prefix) else { return false }
         return fd.fileType == S_IFREG
     }
 
