@@ -148,7 +148,8 @@ enum Pretty {
         var buf = [CChar](repeating: 0, count: 64)
         let family = words.count == 1 ? AF_INET : AF_INET6
         guard inet_ntop(family, raw, &buf, socklen_t(buf.count)) != nil else { return nil }
-        return .array([.string(String(cString: buf))])
+        let text = buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return .array([.string(String(decoding: text, as: UTF8.self))])
     }
 
     static func words(fromAddress s: String) -> [UInt32]? {

@@ -99,6 +99,14 @@ static inline int csys_sys_pipe2(int fds[2], int flags) {
     return (int)syscall(SYS_pipe2, fds, flags);
 }
 
+static inline long csys_sys_sched_getaffinity(pid_t pid, size_t len, uint64_t *mask) {
+    return syscall(SYS_sched_getaffinity, pid, len, mask);
+}
+
+static inline long csys_sys_sched_setaffinity(pid_t pid, size_t len, const uint64_t *mask) {
+    return syscall(SYS_sched_setaffinity, pid, len, mask);
+}
+
 static inline int csys_sys_gettid(void) {
     return (int)syscall(SYS_gettid);
 }

@@ -111,8 +111,25 @@ enum TaskProps {
         try r.call("set_tid_address", Int32(SYS_set_tid_address), clearTid)
     }
 
+    /// CPU affinity of a thread, as 64-bit mask words (read from outside).
+    static func dumpAffinity(tid: Int32) throws -> [UInt64] {
+        var mask = [UInt64](repeating: 0, count: 16)
+        let n = csys_sys_sched_getaffinity(tid, mask.count * 8, &mask)
+        if n < 0 { throw EngineError("sched_getaffinity", pid: tid, errno: .init(rawValue: errno)) }
+        var words = Array(mask.prefix(Int(n) / 8))
+        while words.count > 1 && words.last == 0 { words.removeLast() }
+        return words
+    }
+
     /// From outside: the kernel checks our CAP_SYS_NICE, not the task's.
     static func restoreScheduling(pid: Int32, _ th: ThreadCoreEntry) throws {
+        if !th.cpuAffinity.isEmpty {
+            let words = th.cpuAffinity
+            if csys_sys_sched_setaffinity(pid, words.count * 8, words) < 0 {
+                throw EngineError("sched_setaffinity", pid: pid, errno: .init(rawValue: errno),
+                                  reason: "the dumped CPUs may not exist here")
+            }
+        }
         if th.hasSchedPolicy && th.schedPolicy != 0 {
             var param = sched_param(sched_priority: Int32(th.schedPrio))
             if sched_setscheduler(pid, Int32(th.schedPolicy), &param) < 0 {

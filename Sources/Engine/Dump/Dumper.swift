@@ -71,7 +71,11 @@ public struct Dumper {
         let t = task.mainThread
         // Read before any injection: Compel blocks all signals while it runs code in the task.
         let sigmask = try getSigmask(tid: pid)
-        let regs = t.resumeRegisters
+        var regs = t.resumeRegisters
+        // A sleep interrupted for the dump would resume through restart_syscall, whose restart_block a
+        // restored task no longer has (it would return EINTR). The argument registers are intact, so the
+        // task re-enters the original call instead: a relative sleep starts over, an absolute one is exact.
+        if let sc = t.interruptedSyscall, sc.usesRestartBlock { regs.rax = UInt64(bitPattern: sc.number) }
         let xsave = try getXsave(tid: pid)
         let status = try Status.read(pid: pid)
         let stat = try Stat.read(pid: pid)

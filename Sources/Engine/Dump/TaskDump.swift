@@ -37,6 +37,8 @@ enum TaskDump {
         th.signalsP = try Signals.dumpPending(tid: r.pid, shared: false)
         th.creds = try Creds.dump(r, status: status)
         th.seccompMode = .disabled
+        th.timerslackNs = try TaskProps.timerslack(r)
+        th.cpuAffinity = try TaskProps.dumpAffinity(tid: r.pid)
 
         var c = CoreEntry()
         c.mtype = .x8664

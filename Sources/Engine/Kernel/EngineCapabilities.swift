@@ -25,7 +25,7 @@ public enum EngineCapabilities {
         ("cr_namespaces", false, "pid, mount, net, ipc and uts namespaces"),
         ("cr_user_ns", false, "user namespaces"),
         ("cr_uts_ns", false, "UTS namespaces"),
-        ("cr_cpu_affinity", false, "CPU affinity"),
+        ("cr_cpu_affinity", true, "CPU affinity"),
     ]
 
     static var features: [KernelFeature] {

@@ -18,6 +18,7 @@ public struct Restorer {
 
     /// Returns the pid of the restored, running task (our child).
     public func run() throws -> Int32 {
+        let t0 = Clock.micros()
         let dir = ImageDir(path: options.imagesDir)
         let images = try ImageSet.read(dir)
         try options.faults.check(.restoreAfterRead)
@@ -28,10 +29,13 @@ public struct Restorer {
         }
         var plan = try childPlan(images)
         plan.fileImages.shellJob = options.shellJob
+        let forkStart = Clock.micros()
         let (child, report) = try fork(images, plan)
+        let forked = Clock.micros()
         do {
             try options.faults.check(.restoreAfterFork)
-            try rebuild(child, images, report)
+            let pages = try rebuild(child, images, report)
+            writeStats(dir, forking: forked - forkStart, total: Clock.micros() - t0, pages: pages)
         } catch {
             kill(child, SIGKILL)
             var st: Int32 = 0
@@ -123,7 +127,20 @@ public struct Restorer {
         return (child, report)
     }
 
-    private func rebuild(_ child: Int32, _ images: ImageSet, _ report: ChildReport) throws {
+    /// stats-restore, as CRIU writes it; a read-only images directory only costs a warning.
+    private func writeStats(_ dir: ImageDir, forking: UInt64, total: UInt64, pages: UInt64) {
+        var r = RestoreStatsEntry()
+        r.pagesCompared = 0
+        r.pagesSkippedCow = 0
+        r.forkingTime = UInt32(clamping: forking)
+        r.restoreTime = UInt32(clamping: total)
+        r.pagesRestored = pages
+        var e = StatsEntry()
+        e.restore = r
+        do { try dir.write("stats-restore", .stats, [e]) } catch { log.warning("can't write stats-restore: \(error)") }
+    }
+
+    private func rebuild(_ child: Int32, _ images: ImageSet, _ report: ChildReport) throws -> UInt64 {
         let task: SeizedTask
         do { task = try SeizedTask.seize(child, timeout: .seconds(options.timeoutSeconds)) } catch {
             throw EngineError.wrap(error, "seize restored child", pid: child)
@@ -148,6 +165,7 @@ public struct Restorer {
             let xsave = CpuState.xsave(core.threadInfo.fpregs, size: xsaveSize)
             let stopped = options.leaveStopped || core.tc.taskState == TaskDump.taskStopped
             try task.detach(registers: regs, xsave: xsave, sigmask: core.tc.blkSigset, stopped: stopped)
+            return pages
         } catch {
             task.forgetAddressSpace()
             throw EngineError.wrap(error, "restore", pid: child)

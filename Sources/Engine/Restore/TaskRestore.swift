@@ -25,7 +25,7 @@ struct TaskRestore {
         if th.hasSignalsP { try Signals.restorePending(r, tid: r.pid, th.signalsP, shared: false) }
         try TaskProps.restoreProcKnobs(pid: r.pid, tc)
         if th.hasCreds { try Creds.restore(r, th.creds) }
-        try TaskProps.restoreAfterCreds(r, images.mm, th, timerslack: nil)
+        try TaskProps.restoreAfterCreds(r, images.mm, th, timerslack: th.hasTimerslackNs ? th.timerslackNs : nil)
         try TaskProps.restoreScheduling(pid: r.pid, th)
     }
 }

@@ -1173,6 +1173,21 @@ public nonisolated struct ThreadCoreEntry: @unchecked Sendable {
   /// Clears the value of `cgSet`. Subsequent reads from it will return its default value.
   public mutating func clearCgSet() {_uniqueStorage()._cgSet = nil}
 
+  /// Ours, numbered far above upstream's so they never collide; CRIU's tools skip them as unknown.
+  public var timerslackNs: UInt64 {
+    get {_storage._timerslackNs ?? 0}
+    set {_uniqueStorage()._timerslackNs = newValue}
+  }
+  /// Returns true if `timerslackNs` has been explicitly set.
+  public var hasTimerslackNs: Bool {_storage._timerslackNs != nil}
+  /// Clears the value of `timerslackNs`. Subsequent reads from it will return its default value.
+  public mutating func clearTimerslackNs() {_uniqueStorage()._timerslackNs = nil}
+
+  public var cpuAffinity: [UInt64] {
+    get {_storage._cpuAffinity}
+    set {_uniqueStorage()._cpuAffinity = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2488,7 +2503,7 @@ nonisolated extension ThreadSasEntry: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
 nonisolated extension ThreadCoreEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ThreadCoreEntry"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}futex_rla\0\u{3}futex_rla_len\0\u{3}sched_nice\0\u{3}sched_policy\0\u{3}sched_prio\0\u{3}blk_sigset\0\u{1}sas\0\u{3}pdeath_sig\0\u{3}signals_p\0\u{1}creds\0\u{3}seccomp_mode\0\u{3}seccomp_filter\0\u{1}comm\0\u{3}blk_sigset_extended\0\u{3}rseq_entry\0\u{3}cg_set\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}futex_rla\0\u{3}futex_rla_len\0\u{3}sched_nice\0\u{3}sched_policy\0\u{3}sched_prio\0\u{3}blk_sigset\0\u{1}sas\0\u{3}pdeath_sig\0\u{3}signals_p\0\u{1}creds\0\u{3}seccomp_mode\0\u{3}seccomp_filter\0\u{1}comm\0\u{3}blk_sigset_extended\0\u{3}rseq_entry\0\u{3}cg_set\0\u{4}Y\u{f}timerslack_ns\0\u{3}cpu_affinity\0")
 
   fileprivate class _StorageClass {
     var _futexRla: UInt64? = nil
@@ -2507,6 +2522,8 @@ nonisolated extension ThreadCoreEntry: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _blkSigsetExtended: UInt64? = nil
     var _rseqEntry: RseqEntry? = nil
     var _cgSet: UInt32? = nil
+    var _timerslackNs: UInt64? = nil
+    var _cpuAffinity: [UInt64] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2533,6 +2550,8 @@ nonisolated extension ThreadCoreEntry: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _blkSigsetExtended = source._blkSigsetExtended
       _rseqEntry = source._rseqEntry
       _cgSet = source._cgSet
+      _timerslackNs = source._timerslackNs
+      _cpuAffinity = source._cpuAffinity
     }
   }
 
@@ -2579,6 +2598,8 @@ nonisolated extension ThreadCoreEntry: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 14: try { try decoder.decodeSingularUInt64Field(value: &_storage._blkSigsetExtended) }()
         case 15: try { try decoder.decodeSingularMessageField(value: &_storage._rseqEntry) }()
         case 16: try { try decoder.decodeSingularUInt32Field(value: &_storage._cgSet) }()
+        case 1001: try { try decoder.decodeSingularUInt64Field(value: &_storage._timerslackNs) }()
+        case 1002: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._cpuAffinity) }()
         default: break
         }
       }
@@ -2639,6 +2660,12 @@ nonisolated extension ThreadCoreEntry: SwiftProtobuf.Message, SwiftProtobuf._Mes
       try { if let v = _storage._cgSet {
         try visitor.visitSingularUInt32Field(value: v, fieldNumber: 16)
       } }()
+      try { if let v = _storage._timerslackNs {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 1001)
+      } }()
+      if !_storage._cpuAffinity.isEmpty {
+        try visitor.visitRepeatedUInt64Field(value: _storage._cpuAffinity, fieldNumber: 1002)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2664,6 +2691,8 @@ nonisolated extension ThreadCoreEntry: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._blkSigsetExtended != rhs_storage._blkSigsetExtended {return false}
         if _storage._rseqEntry != rhs_storage._rseqEntry {return false}
         if _storage._cgSet != rhs_storage._cgSet {return false}
+        if _storage._timerslackNs != rhs_storage._timerslackNs {return false}
+        if _storage._cpuAffinity != rhs_storage._cpuAffinity {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -151,5 +151,12 @@ import SwiftProtobuf
         #expect(rc == 0)
         #expect(FileManager.default.contents(atPath: d.path + "/mm-back.img")
                 == FileManager.default.contents(atPath: d.path + "/mm-100.img"))
+        // -o writes into what is there (a symlink, /dev/null): it never renames a new file over it
+        try FileManager.default.createSymbolicLink(atPath: d.path + "/link.json", withDestinationPath: d.path + "/target.json")
+        (rc, _, _) = try run(["decode", "-i", d.path + "/mm-100.img", "-o", d.path + "/link.json"])
+        #expect(rc == 0)
+        let attrs = try FileManager.default.attributesOfItem(atPath: d.path + "/link.json")
+        #expect(attrs[.type] as? FileAttributeType == .typeSymbolicLink)
+        #expect((FileManager.default.contents(atPath: d.path + "/target.json")?.count ?? 0) > 0)
     }
 }
