@@ -118,6 +118,8 @@ final class FileRestoreContext {
     let park: (Int32) throws -> Int32
     /// pipe id -> the end not handed out yet (read end at 0, write end at 1), parked.
     var pipeEnds: [UInt32: [Int32]] = [:]
+    /// "pipeId:end" -> files on that end still to be made
+    var pipeUsers: [String: Int] = [:]
     /// Keys of one-time work already done (fifo data filled, ...).
     var done: Set<String> = []
     /// dumped pty index -> (new master, parked; new index)

@@ -4,7 +4,8 @@ import Images
 
 /// Anonymous pipes. Each end is its own file entry; both name the pipe by its inode (pipe_id), and the
 /// queued bytes go once per pipe to pipes-data.img. Restore makes the pipe when the first end is asked
-/// for and keeps the other end parked until its entry comes.
+/// for and keeps both ends parked until the
+/// child cleans up; another open file on the same end (a /proc/PID/fd reopen) gets its own description.
 enum PipeFile: FileKind {
     static let type = FdTypes.pipe
     static let name = "pipe"
@@ -49,12 +50,33 @@ enum PipeFile: FileKind {
             }
             context.pipeEnds[p.pipeID] = [try context.park(fds[0]), try context.park(fds[1])]
         }
-        let fd = context.pipeEnds[p.pipeID]![end]
-        guard fd >= 0 else {
-            throw EngineError("restore pipe \(p.pipeID)", reason: "two open files on the same pipe end are not supported")
+        // A parked end stays open until its last file is made. The first file on an end shares the
+        // parked description; another file on the same end (a /proc/PID/fd reopen) gets its own.
+        let parked = context.pipeEnds[p.pipeID]![end]
+        guard parked >= 0 else { throw EngineError("restore pipe \(p.pipeID)", reason: "end \(end) was already closed") }
+        let fd: Int32
+        if context.done.insert("pipe:\(p.pipeID):\(end)").inserted {
+            fd = csys_fcntl(parked, F_DUPFD_CLOEXEC, 0)
+        } else {
+            fd = csys_open("/proc/self/fd/\(parked)", (end == 1 ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC, 0)
         }
-        context.pipeEnds[p.pipeID]![end] = -1
+        guard fd >= 0 else { throw EngineError("open end \(end) of pipe \(p.pipeID)", errno: .init(rawValue: errno)) }
+        let key = "\(p.pipeID):\(end)"
+        if context.done.insert("pipe-users").inserted { countUsers(context) }
+        context.pipeUsers[key, default: 1] -= 1
+        if context.pipeUsers[key] == 0 {
+            close(parked)
+            context.pipeEnds[p.pipeID]![end] = -1
+        }
         try FileOwner.restore(fd, p.fown, flags: p.flags)
         return fd
+    }
+
+    /// How many files of the images are on each end of each pipe, counted once per restore.
+    private static func countUsers(_ context: FileRestoreContext) {
+        for f in context.images.files.values where f.type == .pipe {
+            let end = Int32(bitPattern: f.pipe.flags) & O_ACCMODE == O_WRONLY ? 1 : 0
+            context.pipeUsers["\(f.pipe.pipeID):\(end)", default: 0] += 1
+        }
     }
 }
