@@ -20,6 +20,9 @@ struct Dump: ParsableCommand {
     @Flag(name: [.customShort("j"), .customLong("shell-job")], help: "The process was started from a shell and uses its terminal.")
     var shellJob = false
 
+    @Option(name: .customLong("ghost-limit"), help: "Largest deleted-but-open file to save, in bytes (K, M, G suffixes).")
+    var ghostLimit: String?
+
     @Option(name: .customLong("timeout"), help: "Seconds any single wait for the process may take.")
     var timeout: Int = 10
 
@@ -32,6 +35,7 @@ struct Dump: ParsableCommand {
     func validate() throws {
         if leaveRunning && leaveStopped { throw ValidationError("--leave-running and --leave-stopped exclude each other") }
         if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        if let ghostLimit, Self.size(ghostLimit) == nil { throw ValidationError("--ghost-limit: \"\(ghostLimit)\" is not a size") }
     }
 
     func run() throws {
@@ -41,6 +45,7 @@ struct Dump: ParsableCommand {
         o.after = leaveRunning ? .leaveRunning : leaveStopped ? .leaveStopped : .kill
         o.shellJob = shellJob
         o.timeoutSeconds = timeout
+        if let ghostLimit, let n = Self.size(ghostLimit) { o.ghostLimit = n }
         o.faults = Faults.fromEnvironment()
         do {
             _ = try Dumper(options: o, logger: log).run()
@@ -50,6 +55,22 @@ struct Dump: ParsableCommand {
         }
         log.info("Dumping finished successfully")
         if let statusFd { signalReady(statusFd) }
+    }
+}
+
+extension Dump {
+    /// "1048576", "512K", "1M", "2G"
+    static func size(_ s: String) -> UInt64? {
+        guard let last = s.last else { return nil }
+        let mult: UInt64 = switch last {
+        case "k", "K": 1 << 10
+        case "m", "M": 1 << 20
+        case "g", "G": 1 << 30
+        default: 1
+        }
+        guard let n = UInt64(mult == 1 ? s : String(s.dropLast())) else { return nil }
+        let (r, o) = n.multipliedReportingOverflow(by: mult)
+        return o ? nil : r
     }
 }
 

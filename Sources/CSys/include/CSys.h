@@ -37,6 +37,7 @@
 #include "csys_structs.h"
 #include "csys_syscalls.h"
 #include "csys_compel.h"
+#include "csys_files.h"
 
 // MARK: variadic calls with fixed arity
 

@@ -6,6 +6,12 @@ public struct DumpOptions: Sendable {
     public var imagesDir: String
     public var after: After = .kill
     public var shellJob = false
+    /// Largest deleted-but-open file whose contents are saved (--ghost-limit).
+    public var ghostLimit: UInt64 {
+        get { files.ghostLimit }
+        set { files.ghostLimit = newValue }
+    }
+    var files = FileDumpOptions()
     /// Longest a single wait for the task may take.
     public var timeoutSeconds: Int = 10
     public var faults = Faults(environment: nil)

@@ -68,7 +68,7 @@ public struct Dumper {
     }
 
     private func dumpTree(_ tree: [TreeTask], dir: ImageDir, stats: inout DumpStats) throws {
-        let files = FileDumpContext(pid: options.pid)
+        let files = FileDumpContext(pid: options.pid, options: options.files)
         let shared = SharedFiles()
         var entries: [PstreeEntry] = []
         var rootIds: TaskKobjIdsEntry?
@@ -91,6 +91,8 @@ public struct Dumper {
             entries.append(ps)
         }
         try dir.write("files.img", .files, files.entries)
+        try files.writeImages(dir)
+        stats.pagesWritten += files.pagesWritten
         try dir.write("pstree.img", .pstree, entries)
         try options.faults.check(.dumpAfterFiles)
         var inv = InventoryEntry()
@@ -127,6 +129,7 @@ public struct Dumper {
         log.debug("Shared area at \(hex(area.remote))")
         let remote = Remote(task: task, area: area)
 
+        files.begin(pid: pid)
         var fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob)
         shared.unify(pid: pid, &fdinfo)
         let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,

@@ -1,6 +1,7 @@
 import Glibc
 import CSys
 import Images
+import SwiftProtobuf
 
 /// An open fd of a task as the dump sees it: its number, where it points, what fdinfo and stat say.
 struct OpenFd {
@@ -16,14 +17,87 @@ struct OpenFd {
     var fileType: mode_t { stat.st_mode & S_IFMT }
 }
 
-/// What a file kind needs while dumping: a place to register the entries it writes.
+/// What a file kind needs while dumping: a place to register the entries it writes, the images beside
+/// files.img (pipe data, ghost files, ...), and the task's fds taken into our process.
 final class FileDumpContext {
     private(set) var entries: [FileEntry] = []
     private var nextId: UInt32 = 1
     private var regularIds: [String: UInt32] = [:]
-    let pid: Int32
+    /// The task whose fds are being dumped now (one context serves every task of a tree).
+    private(set) var pid: Int32
+    let options: FileDumpOptions
+    /// image name -> (kind, entries each with its payload), written after the fd table.
+    private(set) var images: [String: (kind: ImageKind, records: [(entry: [UInt8], payload: [UInt8])])] = [:]
+    private(set) var imageOrder: [String] = []
+    private var pidfd: Int32 = -1
+    /// Pages in raw images written here (memfd contents), for the dump statistics.
+    private(set) var pagesWritten: UInt64 = 0
+    /// Per-kind memory across fds (pipe ids whose data is saved, ...).
+    var seen: Set<String> = []
+    /// Per-kind ids of shared objects by key (ghost file contents by inode, ...).
+    var ids: [String: UInt32] = [:]
+    /// pty index -> the task's fd of that master (TtyFile, found once per dump)
+    var ptyMasters: [UInt32: Int32]?
+    /// --shell-job: a terminal whose master is outside the task is the invoking one.
+    var shellJob = false
 
-    init(pid: Int32) { self.pid = pid }
+    init(pid: Int32, options: FileDumpOptions = FileDumpOptions()) {
+        self.pid = pid
+        self.options = options
+    }
+
+    deinit { if pidfd >= 0 { close(pidfd) } }
+
+    /// Moves on to the next task of the tree: its fds, its pidfd, its pty masters.
+    func begin(pid: Int32) {
+        guard pid != self.pid else { return }
+        if pidfd >= 0 { close(pidfd) }
+        pidfd = -1
+        ptyMasters = nil
+        self.pid = pid
+    }
+
+    /// Appends an entry (and the raw bytes that follow it) to an image other than files.img.
+    func addImage(_ name: String, _ kind: ImageKind, _ entry: some SwiftProtobuf.Message, payload: [UInt8] = []) throws {
+        let bytes: [UInt8]
+        do { bytes = try entry.serializedBytes() } catch { throw EngineError.wrap(error, "encode \(name)") }
+        if images[name] == nil { images[name] = (kind, []); imageOrder.append(name) }
+        images[name]!.records.append((bytes, payload))
+    }
+
+    /// A raw image (pages) written as it is.
+    func addRaw(_ name: String, _ bytes: [UInt8]) throws {
+        pagesWritten += UInt64(bytes.count / 4096)
+        if images[name] == nil { images[name] = (ImageKind.pages, []); imageOrder.append(name) }
+        images[name]!.records.append(([], bytes))
+    }
+
+    /// The task's fd duplicated into this process (pidfd_getfd): same open file description, so the
+    /// offset, owner and flags seen here are the task's. The caller closes it.
+    func takeFd(_ fd: Int32) throws -> Int32 {
+        if pidfd < 0 {
+            pidfd = csys_sys_pidfd_open(pid, 0)
+            guard pidfd >= 0 else { throw EngineError("pidfd_open", pid: pid, errno: .init(rawValue: errno)) }
+        }
+        let n = csys_sys_pidfd_getfd(pidfd, fd, 0)
+        guard n >= 0 else { throw EngineError("pidfd_getfd", pid: pid, fd: fd, errno: .init(rawValue: errno)) }
+        _ = csys_fcntl(n, F_SETFD, Int(FD_CLOEXEC))
+        return n
+    }
+
+    func writeImages(_ dir: ImageDir) throws {
+        for name in imageOrder {
+            let (kind, records) = images[name]!
+            let w = try dir.writer(name, kind)
+            do {
+                for r in records {
+                    if kind.header != .raw { try w.writeEntryBytes(r.entry) }
+                    if !r.payload.isEmpty { try w.writePayload(r.payload) }
+                }
+                try w.close()
+            } catch { throw EngineError.wrap(error, "write image \(name)") }
+        }
+    }
 
     func newId() -> UInt32 {
         defer { nextId += 1 }
@@ -57,12 +131,21 @@ protocol FileKind {
     /// Writes the file's entry (once per open file description) and returns its id.
     static func dump(_ fd: OpenFd, context: FileDumpContext) throws -> UInt32
     /// Opens the file again inside the restored task, before it is seized; returns a new fd at any number.
-    static func open(_ entry: FileEntry) throws -> Int32
+    static func open(_ entry: FileEntry, context: FileRestoreContext) throws -> Int32
+}
+
+/// Dump options that concern files.
+struct FileDumpOptions: Sendable {
+    /// Largest deleted file whose contents are saved (--ghost-limit).
+    var ghostLimit: UInt64 = 1 << 20
 }
 
 enum FileKinds {
     /// Every kind the engine handles, asked in order.
-    static let all: [any FileKind.Type] = [RegularFile.self]
+    static let all: [any FileKind.Type] = [
+        RegularFile.self, GhostFile.self, PipeFile.self, FifoFile.self, EventfdFile.self, SignalfdFile.self,
+        TimerfdFile.self, InotifyFile.self, EpollFile.self, TtyFile.self, MemfdFile.self,
+    ]
 
     /// F_SETOWN state of a file nobody asked signals for.
     static var noOwner: FownEntry {
@@ -83,6 +166,7 @@ enum FileKinds {
         case .anonInode(let name): return name
         case .kernelObject(let type, _): return "\(type) namespace/object"
         case .path(_, let deleted):
+            if fd.link.hasPrefix(MemfdFile.prefix) { return "memfd" }
             if deleted { return "deleted file" }
             switch fd.fileType {
             case S_IFIFO: return "fifo"

@@ -7,17 +7,23 @@ import Images
 enum FileTable {
     private static let kcmpFile: Int32 = 0
 
-    static func dump(pid: Int32, context: FileDumpContext, shellJob: Bool) throws -> [FdinfoEntry] {
+    /// `only` limits the table to some fds (tests whose child inherited unrelated fds).
+    static func dump(pid: Int32, context: FileDumpContext, shellJob: Bool, only: Set<Int32>? = nil) throws -> [FdinfoEntry] {
         var out: [FdinfoEntry] = []
-        var seen: [(fd: Int32, id: UInt32, type: FdTypes, dev: UInt64, ino: UInt64)] = []
-        for entry in try Fds.list(pid: pid) {
+        context.shellJob = shellJob
+        // Per (dev, ino), the files seen so far in kcmp order: anon inodes (eventfd, timerfd, epoll ...)
+        // all share one inode, so a linear kcmp scan would make the dump quadratic in the fd count.
+        var seen: [String: [(fd: Int32, id: UInt32, type: FdTypes)]] = [:]
+        for entry in try Fds.list(pid: pid) where only?.contains(entry.fd) ?? true {
             let fd = try inspect(pid: pid, entry)
             let dev = UInt64(fd.stat.st_dev), ino = UInt64(fd.stat.st_ino)
             var e = FdinfoEntry()
             e.fd = UInt32(fd.fd)
             e.flags = fd.closeOnExec ? UInt32(FD_CLOEXEC) : 0
-            if let same = seen.first(where: { $0.dev == dev && $0.ino == ino
-                                              && csys_sys_kcmp(pid, pid, kcmpFile, UInt(fd.fd), UInt($0.fd)) == 0 }) {
+            let key = "\(dev):\(ino)"
+            let bucket = seen[key] ?? []
+            let (found, at) = try search(pid: pid, fd: fd.fd, in: bucket)
+            if let same = found {
                 e.id = same.id
                 e.type = same.type
             } else {
@@ -29,11 +35,28 @@ enum FileTable {
                 }
                 e.id = try kind.dump(fd, context: context)
                 e.type = kind.type
-                seen.append((fd.fd, e.id, e.type, dev, ino))
+                seen[key, default: []].insert((fd.fd, e.id, e.type), at: at)
             }
             out.append(e)
         }
         return out
+    }
+
+    /// Binary search by kcmp(KCMP_FILE), which orders open files: the file equal to `fd`'s, or where
+    /// it belongs.
+    private static func search(pid: Int32, fd: Int32, in bucket: [(fd: Int32, id: UInt32, type: FdTypes)])
+        throws -> ((fd: Int32, id: UInt32, type: FdTypes)?, Int) {
+        var lo = 0, hi = bucket.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            switch csys_sys_kcmp(pid, pid, kcmpFile, UInt(fd), UInt(bucket[mid].fd)) {
+            case 0: return (bucket[mid], mid)
+            case 1: hi = mid
+            case 2: lo = mid + 1
+            default: throw EngineError("kcmp", pid: pid, fd: fd, errno: .init(rawValue: errno))
+            }
+        }
+        return (nil, lo)
     }
 
     static func inspect(pid: Int32, _ entry: FdEntry) throws -> OpenFd {

@@ -38,12 +38,20 @@ enum RegularFile: FileKind {
     static func dump(_ fd: OpenFd, context: FileDumpContext) throws -> UInt32 {
         guard case .path(let path, _) = fd.target else { throw EngineError("dump", pid: fd.pid, fd: fd.fd, reason: "not a path") }
         let id = context.newId()
-        context.add(entry(id: id, path: path, flags: fd.info.flags & ~UInt32(O_CLOEXEC), pos: fd.info.pos,
-                          stat: fd.stat, mntId: fd.info.mntId))
+        var e = entry(id: id, path: path, flags: fd.info.flags & ~UInt32(O_CLOEXEC), pos: fd.info.pos,
+                      stat: fd.stat, mntId: fd.info.mntId)
+        if fd.info.flags & UInt32(CSYS_O_ASYNC) != 0 {
+            // Only a file that asked for signals has an owner worth the extra pidfd_getfd.
+            let local = try context.takeFd(fd.fd)
+            defer { close(local) }
+            e.reg.fown = try FileOwner.dump(local, fd: fd)
+        }
+        context.add(e)
         return id
     }
 
-    static func open(_ e: FileEntry) throws -> Int32 {
+    static func open(_ e: FileEntry, context: FileRestoreContext) throws -> Int32 {
+        if context.images.remaps[e.id] != nil { return try GhostFile.open(e, context: context) }
         let r = e.reg
         var st = stat()
         guard csys_stat(r.name, &st) == 0 else {
@@ -66,6 +74,9 @@ enum RegularFile: FileKind {
                 close(fd)
                 throw EngineError("seek in file", path: r.name, errno: .init(rawValue: e))
             }
+        }
+        if r.fown.pid != 0 || r.fown.signum != 0 {
+            do { try FileOwner.restore(fd, r.fown, flags: r.flags) } catch { close(fd); throw error }
         }
         return fd
     }

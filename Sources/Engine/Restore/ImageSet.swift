@@ -16,6 +16,7 @@ struct ImageSet {
     let pagemap: [PagemapEntry]
     let pagesPath: String
     let pagesId: UInt32
+    let fileImages: FileImages
 
     var pid: Int32 { Int32(bitPattern: pstree.pid) }
 
@@ -56,7 +57,8 @@ struct ImageSet {
             throw EngineError.wrap(error, "read image pagemap-\(pid).img")
         }
         let set = ImageSet(pstree: ps, core: core, threadCores: threadCores, mm: mm, ids: ids, fs: fs, files: files, fdinfo: fdinfo,
-                           pagemap: pagemap, pagesPath: dir.file("pages-\(pagesId).img"), pagesId: pagesId)
+                           pagemap: pagemap, pagesPath: dir.file("pages-\(pagesId).img"), pagesId: pagesId,
+                           fileImages: try FileImages.read(dir, files: files))
         try set.validate()
         return set
     }

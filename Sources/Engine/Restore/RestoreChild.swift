@@ -28,6 +28,8 @@ struct ChildPlan {
     /// A zombie: the core it dies with right after it is forked (wait status, name, ids, signals).
     var zombie: CoreEntry? = nil
     var zombieStatus: Int32? { zombie.map { Int32(bitPattern: $0.tc.exitCode) } }
+    /// pipe data, ghost files and other images the file kinds need
+    var fileImages = FileImages()
 }
 
 /// What the child reports back through the pipe.
@@ -72,6 +74,7 @@ private let zombieHandler: @convention(c) (Int32) -> Void = { _ in }
 
 enum RestoreChild {
     static let mapFixedNoreplace: Int32 = 0x100000
+    static let RLIMIT_NOFILE_ = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 
     /// Runs in each restored task right after clone3; never returns. `plans` holds the whole tree; the
     /// task sets its session or group, puts its fds in place (inherited ones first), forks its own
@@ -184,51 +187,45 @@ enum RestoreChild {
         _ = umask(mode_t(plan.umask))
 
         let targets = Set(plan.fds.map(\.fd))
-        let base = (targets.max() ?? 2) + 1
-        reportFd = try moveUp(reportFd, base, "report pipe")
-        for (id, fd) in shmem { shmem[id] = try moveUp(fd, base, "shared memory \(id)") }
-
+        // The task's own limits come back later; its fds may sit anywhere below our hard limit.
+        var nofile = rlimit()
+        if getrlimit(RLIMIT_NOFILE_, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max {
+            nofile.rlim_cur = nofile.rlim_max
+            _ = setrlimit(RLIMIT_NOFILE_, &nofile)
+        }
+        let spare = SpareFds(targets: targets)
+        reportFd = try spare.park(reportFd, "report pipe")
+        for (id, fd) in shmem { shmem[id] = try spare.park(fd, "shared memory \(id)") }
         // Files inherited from the parent are taken from its fd numbers before anything is put in place.
-        var opened: [UInt32: Int32] = [:]
+        var inherited: [UInt32: Int32] = [:]
         for (id, pfd) in plan.inherited {
-            let n = csys_fcntl(pfd, F_DUPFD_CLOEXEC, Int(base))
+            let n = csys_fcntl(pfd, F_DUPFD_CLOEXEC, 0)
             guard n >= 0 else { throw fail("take inherited fd \(pfd)") }
-            opened[id] = n
+            inherited[id] = try spare.park(n, "inherited fd \(pfd)")
         }
-        // Open each other file once, above every target number, then put it at each of its numbers.
-        for entry in plan.fds where opened[entry.file.id] == nil {
-            guard let kind = FileKinds.kind(for: entry.file.type) else {
-                throw EngineError("restore fd", fd: entry.fd, reason: "file kind \(entry.file.type) is not supported")
-            }
-            opened[entry.file.id] = try moveUp(try kind.open(entry.file), base, "fd \(entry.fd)")
-        }
-        for entry in plan.fds {
-            guard let src = opened[entry.file.id] else { continue }
-            if csys_sys_dup3(src, entry.fd, entry.cloexec ? Int32(O_CLOEXEC) : 0) < 0 { throw fail("dup3 to fd \(entry.fd)") }
-        }
-        for (_, fd) in opened { close(fd) }
+        try FdPlacement.place(plan.fds, images: plan.fileImages, spare: spare, inherited: inherited)
         return targets
     }
 
     /// What the restorer needs from inside: helper fds, cwd and root, the trampoline; then everything
     /// criu had open is closed.
     static func prepare(_ plan: ChildPlan, reportFd: Int32, targets: Set<Int32>, shmem: [UInt64: Int32]) throws -> ChildReport {
-        let base = (targets.max() ?? 2) + 1
+        let spare = SpareFds(targets: targets)
         var report = ChildReport()
         for id in plan.shmids {
             guard let fd = shmem[id] else { throw EngineError("map shared memory", reason: "no object for shmid \(id)") }
             report.shmemFds[id] = fd
         }
-        report.pagesFd = try openHelper(plan.pagesPath, O_RDONLY, base)
-        report.exeFd = try openHelper(plan.exePath, O_RDONLY, base)
-        for (id, f) in plan.mappedFiles { report.mappedFds[id] = try openHelper(f.path, f.flags, base) }
+        report.pagesFd = try openHelper(plan.pagesPath, O_RDONLY, spare)
+        report.exeFd = try openHelper(plan.exePath, O_RDONLY, spare)
+        for (id, f) in plan.mappedFiles { report.mappedFds[id] = try openHelper(f.path, f.flags, spare) }
 
         if chdir(plan.cwd) < 0 { throw fail("chdir", plan.cwd) }
         if plan.root != "/" && chroot(plan.root) < 0 { throw fail("chroot", plan.root) }
 
         let memfd = csys_sys_memfd_create("criu-restorer", CSYS_MFD_CLOEXEC)
         guard memfd >= 0 else { throw fail("memfd_create") }
-        report.memfd = try moveUp(memfd, base, "restorer memfd")
+        report.memfd = try spare.park(memfd, "restorer memfd")
         guard ftruncate(report.memfd, 4096) == 0 else { throw fail("ftruncate restorer memfd") }
         for hint in plan.trampolineCandidates {
             let p = mmap(UnsafeMutableRawPointer(bitPattern: UInt(hint)), 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
@@ -253,17 +250,9 @@ enum RestoreChild {
         return report
     }
 
-    private static func moveUp(_ fd: Int32, _ base: Int32, _ what: String) throws -> Int32 {
-        if fd >= base { return fd }
-        let n = csys_fcntl(fd, F_DUPFD_CLOEXEC, Int(base))
-        guard n >= 0 else { throw fail("move \(what) above fd \(base)") }
-        close(fd)
-        return n
-    }
-
-    private static func openHelper(_ path: String, _ flags: Int32, _ base: Int32) throws -> Int32 {
+    private static func openHelper(_ path: String, _ flags: Int32, _ spare: SpareFds) throws -> Int32 {
         let fd = csys_open(path, flags | O_CLOEXEC, 0)
         guard fd >= 0 else { throw fail("open", path) }
-        return try moveUp(fd, base, path)
+        return try spare.park(fd, path)
     }
 }

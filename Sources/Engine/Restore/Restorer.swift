@@ -27,7 +27,8 @@ public struct Restorer {
             throw EngineError("restore", pid: id,
                               reason: "pid \(id) is in use; restore into a fresh pid namespace (zdtm flavor ns) or free it")
         }
-        let plans = try treePlans(tree)
+        var plans = try treePlans(tree)
+        for i in plans.indices { plans[i].fileImages.shellJob = options.shellJob }
         // Tasks orphaned by a failed restore come to us, so that we can reap them and free their pids.
         _ = csys_prctl(Self.prSetChildSubreaper, 1, 0, 0, 0)
         let shmem = try SharedMemory.create(tree.sharedMemory)
@@ -131,7 +132,8 @@ public struct Restorer {
             fds: images.fdinfo.map { (Int32(bitPattern: $0.fd), images.files[$0.id]!, $0.flags & UInt32(FD_CLOEXEC) != 0) },
             pagesPath: images.pagesPath, exePath: path(images, images.mm.exeFileID),
             mappedFiles: mapped, trampolineCandidates: Self.holes(images.mm.vmas),
-            shmids: Set(images.mm.vmas.filter { $0.status & VmaStatus.anonShared != 0 }.map(\.shmid)))
+            shmids: Set(images.mm.vmas.filter { $0.status & VmaStatus.anonShared != 0 }.map(\.shmid)),
+            fileImages: images.fileImages)
     }
 
     /// Page addresses that no dumped VMA covers, highest gaps first: the trampoline goes in the first one

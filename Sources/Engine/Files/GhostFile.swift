@@ -1,0 +1,132 @@
+import Glibc
+import CSys
+import Images
+
+/// Files open after their last name was removed ("ghost" files). Their contents (up to --ghost-limit)
+/// go to ghost-file-ID.img and remap-fpath.img ties the file entry to it, as CRIU does. Restore writes
+/// the contents to a new file beside the old path, opens it for every entry that uses it, and unlinks it
+/// once all fds are in place: the task again holds an open file that no name leads to.
+enum GhostFile: FileKind {
+    /// A ghost file is a regular file entry with a remap; RegularFile.open hands it over here.
+    static let type = FdTypes.reg
+    static let name = "deleted file"
+
+    static func matches(_ fd: OpenFd) -> Bool {
+        guard case .path(let p, let deleted) = fd.target, deleted, p.hasPrefix("/"), !p.hasPrefix(MemfdFile.prefix) else { return false }
+        return fd.fileType == S_IFREG
+    }
+
+    static func dump(_ fd: OpenFd, context: FileDumpContext) throws -> UInt32 {
+        guard case .path(let path, _) = fd.target else { throw EngineError("dump", pid: fd.pid, fd: fd.fd, reason: "not a path") }
+        let st = fd.stat
+        let key = "ghost:\(st.st_dev):\(st.st_ino)"
+        let id = context.newId()
+        var e = RegularFile.entry(id: id, path: path, flags: fd.info.flags & ~UInt32(O_CLOEXEC), pos: fd.info.pos,
+                                  stat: st, mntId: fd.info.mntId)
+        let local = try context.takeFd(fd.fd)
+        defer { close(local) }
+        e.reg.fown = try FileOwner.dump(local, fd: fd)
+        context.add(e)
+        let remapId: UInt32
+        if let r = context.ids[key] {
+            remapId = r
+        } else {
+            guard UInt64(st.st_size) <= context.options.ghostLimit else {
+                throw EngineError("dump", pid: fd.pid, fd: fd.fd, path: path,
+                                  reason: "deleted file is \(st.st_size) bytes, over the ghost limit of \(context.options.ghostLimit) (--ghost-limit)")
+            }
+            remapId = context.newId()
+            context.ids[key] = remapId
+            let data = try contents(pid: fd.pid, fd: fd.fd, size: Int(st.st_size))
+            var g = GhostFileEntry()
+            g.uid = st.st_uid
+            g.gid = st.st_gid
+            g.mode = st.st_mode
+            g.dev = UInt32(truncatingIfNeeded: st.st_dev)
+            g.ino = UInt64(st.st_ino)
+            g.size = UInt64(data.count)
+            g.chunks = false
+            var at = Timeval(), mt = Timeval()
+            at.tvSec = UInt64(st.st_atim.tv_sec); at.tvUsec = UInt64(st.st_atim.tv_nsec / 1000)
+            mt.tvSec = UInt64(st.st_mtim.tv_sec); mt.tvUsec = UInt64(st.st_mtim.tv_nsec / 1000)
+            g.atim = at
+            g.mtim = mt
+            try context.addImage("ghost-file-\(String(remapId, radix: 16)).img", ImageKind.byName("GHOST_FILE")!, g, payload: data)
+        }
+        var r = RemapFilePathEntry()
+        r.origID = id
+        r.remapID = remapId
+        r.remapType = .ghost
+        try context.addImage("remap-fpath.img", ImageKind.byName("REMAP_FPATH")!, r)
+        return id
+    }
+
+    /// Reads the whole file through a new open of /proc/PID/fd/N (its own offset, the task's stays put).
+    static func contents(pid: Int32, fd: Int32, size: Int) throws -> [UInt8] {
+        let src = csys_open("/proc/\(pid)/fd/\(fd)", O_RDONLY | O_CLOEXEC, 0)
+        guard src >= 0 else { throw EngineError("open deleted file", pid: pid, fd: fd, errno: .init(rawValue: errno)) }
+        defer { close(src) }
+        var data = [UInt8](repeating: 0, count: size)
+        var got = 0
+        while got < size {
+            let n = data.withUnsafeMutableBytes { pread(src, $0.baseAddress! + got, size - got, off_t(got)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw EngineError("read deleted file", pid: pid, fd: fd, errno: .init(rawValue: errno)) }
+            if n == 0 { break }
+            got += n
+        }
+        return Array(data[0..<got])
+    }
+
+    static func open(_ e: FileEntry, context: FileRestoreContext) throws -> Int32 {
+        guard let remap = context.images.remaps[e.id] else { return try RegularFile.open(e, context: context) }
+        guard let ghost = context.images.ghosts[remap] else {
+            throw EngineError("restore deleted file", path: e.reg.name, reason: "ghost file \(remap) is missing")
+        }
+        let r = e.reg
+        let key = "ghost:\(remap)"
+        if context.done.insert(key).inserted {
+            // Under its old name when that is free, so the fd reads as before; else beside it.
+            let tmp = (try? create(r.name, ghost.entry, ghost.data)) != nil ? r.name
+                : "\(r.name).cr.\(String(remap, radix: 16)).ghost"
+            if tmp != r.name { try create(tmp, ghost.entry, ghost.data) }
+            context.paths[key] = tmp
+            context.finishers.append { _ in
+                if unlink(tmp) < 0 { throw EngineError("unlink restored deleted file", path: tmp, errno: .init(rawValue: errno)) }
+            }
+        }
+        let tmp = context.paths[key]!
+        let flags = Int32(bitPattern: r.flags) & ~(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC)
+        let fd = csys_open(tmp, flags | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw EngineError("open restored deleted file", path: tmp, errno: .init(rawValue: errno)) }
+        if r.pos != 0 && lseek(fd, off_t(r.pos), SEEK_SET) < 0 {
+            close(fd)
+            throw EngineError("seek in restored deleted file", path: tmp, errno: .init(rawValue: errno))
+        }
+        try FileOwner.restore(fd, r.fown, flags: r.flags)
+        return fd
+    }
+
+    private static func create(_ path: String, _ g: GhostFileEntry, _ data: [UInt8]) throws {
+        let fd = csys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw EngineError("create restored deleted file", path: path, errno: .init(rawValue: errno)) }
+        defer { close(fd) }
+        var off = 0
+        while off < data.count {
+            let n = data.withUnsafeBytes { write(fd, $0.baseAddress! + off, data.count - off) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { unlink(path); throw EngineError("write restored deleted file", path: path, errno: .init(rawValue: errno)) }
+            off += n
+        }
+        _ = fchown(fd, g.uid, g.gid)
+        guard fchmod(fd, g.mode & 0o7777) == 0 else {
+            unlink(path)
+            throw EngineError("chmod restored deleted file", path: path, errno: .init(rawValue: errno))
+        }
+        if g.hasMtim {
+            var ts = [timespec(tv_sec: Int(g.atim.tvSec), tv_nsec: Int(g.atim.tvUsec) * 1000),
+                      timespec(tv_sec: Int(g.mtim.tvSec), tv_nsec: Int(g.mtim.tvUsec) * 1000)]
+            _ = futimens(fd, &ts)
+        }
+    }
+}
