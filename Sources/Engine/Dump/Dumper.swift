@@ -131,7 +131,7 @@ public struct Dumper {
 
         files.begin(pid: pid)
         var fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob)
-        shared.unify(pid: pid, &fdinfo)
+        try shared.unify(pid: pid, &fdinfo)
         let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
                                      stopped: t.wasStopped)
         var threadCores: [(Int32, CoreEntry)] = []

@@ -9,7 +9,9 @@ final class SharedFiles {
     private static let kcmpFile: Int32 = 0
     private var seen: [(pid: Int32, fd: Int32, id: UInt32, dev: UInt64, ino: UInt64)] = []
 
-    func unify(pid: Int32, _ fdinfo: inout [FdinfoEntry]) {
+    /// Also refuses what the restore cannot rebuild yet: one pipe or FIFO whose ends are different open
+    /// descriptions held by different tasks (the restore would give each task a pipe of its own).
+    func unify(pid: Int32, _ fdinfo: inout [FdinfoEntry]) throws {
         var mine: [(pid: Int32, fd: Int32, id: UInt32, dev: UInt64, ino: UInt64)] = []
         for i in fdinfo.indices {
             let fd = Int32(bitPattern: fdinfo[i].fd)
@@ -19,6 +21,11 @@ final class SharedFiles {
             if let same = seen.first(where: { $0.dev == dev && $0.ino == ino
                                               && csys_sys_kcmp($0.pid, pid, Self.kcmpFile, UInt($0.fd), UInt(fd)) == 0 }) {
                 fdinfo[i].id = same.id
+            } else if st.st_mode & S_IFMT == S_IFIFO,
+                      let other = seen.first(where: { $0.dev == dev && $0.ino == ino && $0.pid != pid }) {
+                throw EngineError("dump", pid: pid, fd: fd,
+                                  reason: "pipe or FIFO inode \(ino) is shared with pid \(other.pid) (its fd \(other.fd)); "
+                                    + "pipes between processes are not supported yet")
             }
             mine.append((pid, fd, fdinfo[i].id, dev, ino))
         }
