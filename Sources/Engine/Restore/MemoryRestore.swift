@@ -104,24 +104,51 @@ struct MemoryRestore {
     }
 
     /// Each pagemap run is one pread64 in the task: the kernel copies from the page cache into place.
+    /// The pages image holds the runs back to back in pagemap order, so one injected preadv fills many runs:
+    /// the iovec array goes in the shared scratch page, the kernel copies page cache straight into place.
     private func fillPages() throws -> UInt64 {
+        let maxRuns = min(r.local.count / 16, 256)
         var offset: UInt64 = 0
         var total: UInt64 = 0
+        var batch: [(addr: UInt64, len: UInt64)] = []
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            for (i, run) in batch.enumerated() {
+                r.store(run.addr, at: 16 * i)
+                r.store(run.len, at: 16 * i + 8)
+            }
+            let n = try r.call("preadv \(batch.count) runs at \(hex(batch[0].addr))", Int32(SYS_preadv),
+                               UInt64(report.pagesFd), r.addr(0), UInt64(batch.count), offset, 0)
+            var got = UInt64(n)
+            // A short read (rare for a regular file) finishes run by run.
+            for run in batch {
+                let have = min(got, run.len)
+                got -= have
+                if have < run.len { try readRun(run.addr + have, run.len - have, at: offset + have) }
+                offset += run.len
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
         for e in images.pagemap {
             let len = ImageSet.pages(e) * Self.page
-            var done: UInt64 = 0
-            while done < len {
-                let n = try r.call("pread64 \(hex(e.vaddr + done))", Int32(SYS_pread64), UInt64(report.pagesFd),
-                                   e.vaddr + done, len - done, offset + done)
-                guard n > 0 else {
-                    throw EngineError("read pages", pid: r.pid, path: images.pagesPath, reason: "short read at offset \(offset + done)")
-                }
-                done += UInt64(n)
-            }
-            offset += len
+            batch.append((e.vaddr, len))
             total += ImageSet.pages(e)
+            if batch.count == maxRuns { try flush() }
         }
+        try flush()
         return total
+    }
+
+    private func readRun(_ addr: UInt64, _ len: UInt64, at offset: UInt64) throws {
+        var done: UInt64 = 0
+        while done < len {
+            let n = try r.call("pread64 \(hex(addr + done))", Int32(SYS_pread64), UInt64(report.pagesFd),
+                               addr + done, len - done, offset + done)
+            guard n > 0 else {
+                throw EngineError("read pages", pid: r.pid, path: images.pagesPath, reason: "short read at offset \(offset + done)")
+            }
+            done += UInt64(n)
+        }
     }
 
     private func finishVmas(_ withPages: Set<Int>) throws {
