@@ -3,7 +3,7 @@ import Glibc
 import SystemPackage
 
 /// Endings other than cure: killing a task we hold (after a dump), and handing over a task whose whole
-/// address space and registers we replaced (after a restore).
+/// address space we replaced (after a restore; `detachAll` in Threads.swift sets the new registers).
 extension SeizedTask {
     /// Kills the task with SIGKILL while we hold it and consumes the tracer's exit notifications, so the
     /// task's real parent sees it die. Nothing of Compel's is left to undo: the task is gone.
@@ -33,10 +33,7 @@ extension SeizedTask {
             }
             t.detached = true
         }
-        sharedAreas.forEach { munmap($0.local, $0.size) }
-        sharedAreas = []
-        addedMappings = []
-        patchedSite = nil
+        forgetAddressSpace()
         cured = true
     }
 
@@ -54,28 +51,5 @@ extension SeizedTask {
         sharedAreas = []
         addedMappings = []
         patchedSite = nil
-    }
-
-    /// Detaches every thread with the given registers, XSAVE area and signal mask instead of the ones it
-    /// had at the seize: the task continues as the one those registers describe.
-    public func detach(registers: GeneralRegisters, xsave: XsaveArea?, sigmask: UInt64, stopped: Bool = false) throws {
-        let t = mainThread
-        var regs = registers
-        // No syscall in progress: the kernel must not apply a restart to these registers.
-        regs.orig_rax = UInt64.max
-        if let xsave { try setXsave(tid: t.tid, xsave) }
-        try setRegisters(tid: t.tid, regs)
-        try setSigmask(tid: t.tid, sigmask)
-        t.resumeRegisters = regs
-        t.savedSigmask = nil
-        t.savedXsave = nil
-        if stopped { _ = csys_tgkill(pid, t.tid, SIGSTOP) }
-        for s in t.caughtSignals { _ = csys_tgkill(pid, t.tid, s) }
-        t.caughtSignals = []
-        if csys_ptrace(Int(CSYS_PTRACE_DETACH), t.tid, nil, nil) < 0 {
-            throw CompelError(pid: t.tid, "PTRACE_DETACH", errno: Errno(rawValue: errno))
-        }
-        t.detached = true
-        cured = true
     }
 }
