@@ -10,14 +10,7 @@ enum TaskProbes {
             return .failed("probe child", e.rawValue)
         case .success(let child):
             defer { child.finish() }
-            var tid = child.pid
-            let r: Int = withUnsafeMutablePointer(to: &tid) { p in
-                var args = csys_clone_args()
-                args.exit_signal = UInt64(SIGCHLD)
-                args.set_tid = UInt64(UInt(bitPattern: p))
-                args.set_tid_size = 1
-                return csys_sys_clone3(&args, MemoryLayout<csys_clone_args>.size)
-            }
+            let r = forkAtPid(child.pid)
             if r == 0 { _exit(0) }
             if r > 0 {
                 var status: Int32 = 0

@@ -134,14 +134,7 @@ enum RestoreChild {
     /// a later sibling.
     private static func forkChildren(_ plans: [ChildPlan], _ plan: ChildPlan, reportFd: Int32, shmem: [UInt64: Int32]) throws {
         for ci in plan.children {
-            var tid = plans[ci].pid
-            let ret: Int = withUnsafeMutablePointer(to: &tid) { p in
-                var args = csys_clone_args()
-                args.exit_signal = UInt64(SIGCHLD)
-                args.set_tid = UInt64(UInt(bitPattern: p))
-                args.set_tid_size = 1
-                return csys_sys_clone3(&args, MemoryLayout<csys_clone_args>.size)
-            }
+            let ret = forkAtPid(plans[ci].pid)
             if ret == 0 { run(plans, ci, reportFd: reportFd, shmem: shmem) }
             if ret < 0 {
                 let e = errno

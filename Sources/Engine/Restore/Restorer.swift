@@ -162,14 +162,7 @@ public struct Restorer {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw EngineError("pipe", errno: .init(rawValue: errno)) }
         let rootPid = plans[0].pid
-        var tid = rootPid
-        let ret: Int = withUnsafeMutablePointer(to: &tid) { p in
-            var args = csys_clone_args()
-            args.exit_signal = UInt64(SIGCHLD)
-            args.set_tid = UInt64(UInt(bitPattern: p))
-            args.set_tid_size = 1
-            return csys_sys_clone3(&args, MemoryLayout<csys_clone_args>.size)
-        }
+        let ret = forkAtPid(rootPid)
         if ret == 0 {
             close(fds[0])
             RestoreChild.run(plans, 0, reportFd: fds[1], shmem: shmem)
