@@ -130,8 +130,7 @@ public struct Dumper {
         let remote = Remote(task: task, area: area)
 
         files.begin(pid: pid)
-        var fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob)
-        try shared.unify(pid: pid, &fdinfo)
+        let fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob, shared: shared)
         let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
                                      stopped: t.wasStopped)
         var threadCores: [(Int32, CoreEntry)] = []

@@ -20,6 +20,8 @@ struct FileImages {
     var shellJob = false
     /// tty-info id -> bytes queued for that side to read
     var ttyData: [UInt32: [UInt8]] = [:]
+    /// pipe id -> [read end, write end] of a pipe the tree shares (SharedPipe), inherited from the restorer
+    var sharedPipes: [UInt32: [Int32]] = [:]
 
     static func read(_ dir: ImageDir, files: [UInt32: FileEntry]) throws -> FileImages {
         var out = FileImages()

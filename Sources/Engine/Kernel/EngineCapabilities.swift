@@ -9,7 +9,7 @@ public enum EngineCapabilities {
         ("cr_process_tree", true, "trees of processes, sessions, zombies"),
         ("cr_pipe", true, "pipes and their data"),
         ("cr_fifo", true, "FIFOs"),
-        ("cr_pipe_between_tasks", false, "a pipe whose ends different processes hold"),
+        ("cr_pipe_between_tasks", true, "a pipe whose ends different processes hold"),
         ("cr_unix_socket", false, "unix sockets"),
         ("cr_inet_socket", false, "TCP and UDP sockets"),
         ("cr_eventfd", true, "eventfd"),

@@ -31,11 +31,17 @@ public struct Restorer {
         for i in plans.indices { plans[i].fileImages.shellJob = options.shellJob }
         // Tasks orphaned by a failed restore come to us, so that we can reap them and free their pids.
         _ = csys_prctl(Self.prSetChildSubreaper, 1, 0, 0, 0)
-        let shmem = try SharedMemory.create(tree.sharedMemory)
-        defer { for fd in shmem.values { close(fd) } }
+        var shared = TreeObjects()
+        shared.shmem = try SharedMemory.create(tree.sharedMemory)
+        defer { shared.closeAll() }
+        shared.pipes = try SharedPipe.create(tree.sharedPipes, data: tree.live[tree.root]?.fileImages.pipeData ?? [:],
+                                             floor: Int32(SharedMemory.fdFloor))
         let root = tree.root
         let forkStart = Clock.micros()
-        let reports = try forkTree(plans, shmem: shmem)
+        let reports = try forkTree(plans, shared: shared)
+        // The restored tasks hold their pipe ends now; ours would keep a reader or writer alive.
+        for fds in shared.pipes.values { fds.forEach { close($0) } }
+        shared.pipes = [:]
         let forked = Clock.micros()
         var held: [PendingTask] = []
         do {
@@ -158,14 +164,14 @@ public struct Restorer {
 
     /// clone3 of the root at its pid; it forks the rest of the tree (RestoreChild) and every live task
     /// reports one line through one pipe. Returns each task's report.
-    private func forkTree(_ plans: [ChildPlan], shmem: [UInt64: Int32]) throws -> [Int32: ChildReport] {
+    private func forkTree(_ plans: [ChildPlan], shared: TreeObjects) throws -> [Int32: ChildReport] {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw EngineError("pipe", errno: .init(rawValue: errno)) }
         let rootPid = plans[0].pid
         let ret = forkAtPid(rootPid)
         if ret == 0 {
             close(fds[0])
-            RestoreChild.run(plans, 0, reportFd: fds[1], shmem: shmem)
+            RestoreChild.run(plans, 0, reportFd: fds[1], shared: shared)
         }
         let e = errno
         close(fds[1])

@@ -1,0 +1,23 @@
+import Glibc
+import CSys
+
+/// Kernel objects that several tasks of a tree share, made by the restorer before it forks the root:
+/// every task inherits their fds across fork, so each uses the same object (shared anonymous memory,
+/// pipes whose ends different tasks hold, memfds). A task parks them off its own fd numbers before it
+/// places its fds and closes them once its children are forked (ChildPlan/RestoreChild).
+struct TreeObjects {
+    /// shmid -> shmem object (shared anonymous memory)
+    var shmem: [UInt64: Int32] = [:]
+    /// pipe id -> the pipe made here: [read end, write end]
+    var pipes: [UInt32: [Int32]] = [:]
+
+    var fds: [Int32] { Array(shmem.values) + pipes.values.flatMap { $0 } }
+
+    func closeAll() { for fd in fds { close(fd) } }
+
+    /// Moves every fd off the numbers the task's own fds take.
+    mutating func park(_ spare: SpareFds) throws {
+        for (id, fd) in shmem { shmem[id] = try spare.park(fd, "shared memory \(id)") }
+        for (id, ends) in pipes { pipes[id] = try ends.map { try spare.park($0, "pipe \(id)") } }
+    }
+}
