@@ -70,6 +70,7 @@ public struct Dumper {
     private func dumpTree(_ tree: [TreeTask], dir: ImageDir, stats: inout DumpStats) throws {
         let files = FileDumpContext(pid: options.pid, options: options.files)
         let shared = SharedFiles()
+        files.treeIds = Set(tree.flatMap { t in [t.pid] + (t.task?.threads.map(\.tid) ?? []) })
         var entries: [PstreeEntry] = []
         var rootIds: TaskKobjIdsEntry?
         for (i, t) in tree.enumerated() {

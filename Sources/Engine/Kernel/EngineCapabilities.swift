@@ -19,6 +19,7 @@ public enum EngineCapabilities {
         ("cr_inotify", true, "inotify"),
         ("cr_memfd", false, "memfd, mapped and not"),
         ("cr_memfd_fd", true, "memfd file descriptors (not mapped)"),
+        ("cr_pidfd", true, "pidfds to tasks of the dumped tree, zombies included"),
         ("cr_tty", true, "terminals and ptys"),
         ("cr_ghost_file", true, "open files that were unlinked"),
         ("cr_file_owner", true, "F_SETOWN/F_SETSIG state of files"),

@@ -244,6 +244,7 @@ public struct Restorer {
             let created = try threads.create()
             try options.faults.check(.restoreAfterThreads)
             try threads.restoreState(created)
+            try PidfdFile.reopen(r, fdinfo: images.fdinfo, files: images.files)
             if !created.isEmpty { log.info("Restored \(created.count) more threads of pid \(child)") }
             try TaskRestore(r: r, images: images).run()
             try r.call("close restorer memfd", Int32(SYS_close), UInt64(report.memfd))

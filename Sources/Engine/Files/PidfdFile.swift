@@ -1,0 +1,72 @@
+import Glibc
+import CSys
+import Images
+
+/// pidfds (pidfd_open, clone with CLONE_PIDFD) to tasks of the dumped tree, zombies included. The
+/// target may be forked after the task holding the pidfd (its own child), so the forked child only
+/// keeps the fd number (a /dev/null placeholder); once the whole tree exists and the task is rebuilt,
+/// the restorer injects pidfd_open into it and dup3's the result over every number of that file.
+/// A pidfd to a process outside the tree, or to one already reaped, cannot point at the same process
+/// after restore: the dump refuses it.
+enum PidfdFile: FileKind {
+    static let type = FdTypes.pidfd
+    static let name = "pidfd"
+    /// PIDFD_THREAD (a pidfd to one thread) is O_EXCL in f_flags.
+    static let pidfdThread = UInt32(O_EXCL)
+
+    static func matches(_ fd: OpenFd) -> Bool { fd.target == .anonInode("pidfd") }
+
+    static func dump(_ fd: OpenFd, context: FileDumpContext) throws -> UInt32 {
+        guard let s = fd.info.value("Pid"), let pid = Int32(s[...].trimmingSpaces()) else {
+            throw EngineError("dump pidfd", pid: fd.pid, fd: fd.fd, reason: "fdinfo has no Pid line")
+        }
+        guard pid > 0 else {
+            throw EngineError("dump", pid: fd.pid, fd: fd.fd, reason: "pidfd to a process that has exited and was reaped is not supported")
+        }
+        guard context.treeIds.contains(pid) else {
+            throw EngineError("dump", pid: fd.pid, fd: fd.fd,
+                              reason: "pidfd to pid \(pid), which is outside the dumped tree (restore could not point it at the same process)")
+        }
+        let local = try context.takeFd(fd.fd)
+        defer { close(local) }
+        var p = PidfdEntry()
+        p.id = context.newId()
+        p.ino = UInt32(truncatingIfNeeded: fd.info.ino)
+        p.flags = fd.info.flags & ~UInt32(O_CLOEXEC | O_RDWR)
+        p.nspid = pid
+        p.fown = try FileOwner.dump(local, fd: fd)
+        if p.fown.pid != 0 || p.fown.signum != 0 {
+            throw EngineError("dump", pid: fd.pid, fd: fd.fd, reason: "pidfd with F_SETOWN/F_SETSIG is not supported")
+        }
+        var f = FileEntry()
+        f.type = .pidfd
+        f.id = p.id
+        f.pidfd = p
+        context.add(f)
+        return p.id
+    }
+
+    /// A placeholder at the fd's numbers until `reopen` puts the real pidfd there.
+    static func open(_ f: FileEntry, context: FileRestoreContext) throws -> Int32 {
+        let fd = csys_open("/dev/null", O_RDONLY | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw EngineError("open /dev/null as placeholder for pidfd to \(f.pidfd.nspid)", errno: .init(rawValue: errno)) }
+        return fd
+    }
+
+    /// Runs pidfd_open in the seized, rebuilt task for each pidfd file it holds and moves the result over
+    /// the placeholders, keeping each number's close-on-exec flag.
+    static func reopen(_ r: Remote, fdinfo: [FdinfoEntry], files: [UInt32: FileEntry]) throws {
+        var byId: [UInt32: [FdinfoEntry]] = [:]
+        for e in fdinfo where files[e.id]?.type == .pidfd { byId[e.id, default: []].append(e) }
+        for (id, fds) in byId.sorted(by: { $0.key < $1.key }) {
+            let p = files[id]!.pidfd
+            let n = try r.call("pidfd_open(\(p.nspid), \(p.flags))", Int32(CSYS_NR_pidfd_open), UInt64(UInt32(bitPattern: p.nspid)),
+                               UInt64(p.flags & (UInt32(O_NONBLOCK) | pidfdThread)))
+            for e in fds {
+                try r.call("dup3 pidfd to fd \(e.fd)", Int32(SYS_dup3), UInt64(n), UInt64(e.fd),
+                           e.flags & UInt32(FD_CLOEXEC) != 0 ? UInt64(O_CLOEXEC) : 0)
+            }
+            try r.call("close", Int32(SYS_close), UInt64(n))
+        }
+    }
+}
