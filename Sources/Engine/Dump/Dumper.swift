@@ -150,7 +150,8 @@ public struct Dumper {
         try options.faults.check(.dumpAfterCore)
 
         let plans = try MemoryPlanner.plan(pid: pid, smaps: smaps) { vma, flags in
-            try files.registerPath(vma.path ?? "", flags: flags)
+            vma.isMemfd ? try MemfdMapping.register(pid: pid, vma: vma, flags: flags, context: files)
+                        : try files.registerPath(vma.path ?? "", flags: flags)
         }
         var mm = try TaskDump.mm(remote, stat: stat, plans: plans)
         mm.exeFileID = try files.registerPath(try TaskLinks.exe(pid: pid), flags: UInt32(O_RDONLY))

@@ -17,7 +17,7 @@ public enum EngineCapabilities {
         ("cr_signalfd", true, "signalfd"),
         ("cr_timerfd", true, "timerfd"),
         ("cr_inotify", true, "inotify"),
-        ("cr_memfd", false, "memfd, mapped and not"),
+        ("cr_memfd", true, "memfd, mapped and not"),
         ("cr_memfd_fd", true, "memfd file descriptors (not mapped)"),
         ("cr_pidfd", true, "pidfds to tasks of the dumped tree, zombies included"),
         ("cr_tty", true, "terminals and ptys"),

@@ -30,6 +30,8 @@ struct ChildPlan {
     var zombieStatus: Int32? { zombie.map { Int32(bitPattern: $0.tc.exitCode) } }
     /// pipe data, ghost files and other images the file kinds need
     var fileImages = FileImages()
+    /// file id -> (memfd inode id, open flags) for memfd-backed VMAs (MemfdMapping)
+    var mappedMemfds: [UInt32: (inode: UInt32, flags: Int32)] = [:]
 }
 
 /// What the child reports back through the pipe.
@@ -89,7 +91,7 @@ enum RestoreChild {
             var objects = shared
             let targets = try setup(plan, isRoot: index == 0, reportFd: &fd, shared: &objects)
             try forkChildren(plans, plan, reportFd: fd, shared: objects)
-            let report = try prepare(plan, reportFd: fd, targets: targets, shmem: objects.shmem)
+            let report = try prepare(plan, reportFd: fd, targets: targets, shared: objects)
             send(fd, "\(plan.pid) " + report.encode() + "\n")
         } catch {
             send(fd, String("\(plan.pid) ERR \(error)".map { $0 == "\n" ? " " : $0 }) + "\n")
@@ -198,22 +200,27 @@ enum RestoreChild {
         }
         var images = plan.fileImages
         images.sharedPipes = shared.pipes
+        images.sharedMemfds = shared.memfds
         try FdPlacement.place(plan.fds, images: images, spare: spare, inherited: inherited)
         return targets
     }
 
     /// What the restorer needs from inside: helper fds, cwd and root, the trampoline; then everything
     /// criu had open is closed.
-    static func prepare(_ plan: ChildPlan, reportFd: Int32, targets: Set<Int32>, shmem: [UInt64: Int32]) throws -> ChildReport {
+    static func prepare(_ plan: ChildPlan, reportFd: Int32, targets: Set<Int32>, shared: TreeObjects) throws -> ChildReport {
         let spare = SpareFds(targets: targets)
         var report = ChildReport()
         for id in plan.shmids {
-            guard let fd = shmem[id] else { throw EngineError("map shared memory", reason: "no object for shmid \(id)") }
+            guard let fd = shared.shmem[id] else { throw EngineError("map shared memory", reason: "no object for shmid \(id)") }
             report.shmemFds[id] = fd
         }
         report.pagesFd = try openHelper(plan.pagesPath, O_RDONLY, spare)
         report.exeFd = try openHelper(plan.exePath, O_RDONLY, spare)
         for (id, f) in plan.mappedFiles { report.mappedFds[id] = try openHelper(f.path, f.flags, spare) }
+        for (id, m) in plan.mappedMemfds {
+            guard let fd = shared.memfds[m.inode] else { throw EngineError("map memfd", reason: "no memfd for inode \(m.inode)") }
+            report.mappedFds[id] = try openHelper("/proc/self/fd/\(fd)", m.flags, spare)
+        }
 
         if chdir(plan.cwd) < 0 { throw fail("chdir", plan.cwd) }
         if plan.root != "/" && chroot(plan.root) < 0 { throw fail("chroot", plan.root) }

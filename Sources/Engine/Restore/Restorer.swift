@@ -36,6 +36,7 @@ public struct Restorer {
         defer { shared.closeAll() }
         shared.pipes = try SharedPipe.create(tree.sharedPipes, data: tree.live[tree.root]?.fileImages.pipeData ?? [:],
                                              floor: Int32(SharedMemory.fdFloor))
+        shared.memfds = try MemfdMapping.createAll(tree.live[tree.root]?.fileImages.memfds ?? [:], floor: Int32(SharedMemory.fdFloor))
         let root = tree.root
         let forkStart = Clock.micros()
         let reports = try forkTree(plans, shared: shared)
@@ -127,9 +128,15 @@ public struct Restorer {
 
     private func childPlan(_ images: ImageSet) throws -> ChildPlan {
         var mapped: [UInt32: (String, Int32)] = [:]
+        var memfds: [UInt32: (inode: UInt32, flags: Int32)] = [:]
         for v in images.mm.vmas where v.status & (VmaStatus.filePrivate | VmaStatus.fileShared) != 0 {
             let id = UInt32(truncatingIfNeeded: v.shmid)
-            mapped[id] = (path(images, id), Int32(bitPattern: v.hasFdflags ? v.fdflags : UInt32(O_RDONLY)))
+            let flags = Int32(bitPattern: v.hasFdflags ? v.fdflags : UInt32(O_RDONLY))
+            if v.status & VmaStatus.memfd != 0, let m = images.files[id], m.hasMemfd {
+                memfds[id] = (m.memfd.inodeID, flags)
+            } else {
+                mapped[id] = (path(images, id), flags)
+            }
         }
         return ChildPlan(
             sid: Int32(bitPattern: images.pstree.sid), pgid: Int32(bitPattern: images.pstree.pgid), pid: images.pid,
@@ -139,7 +146,7 @@ public struct Restorer {
             pagesPath: images.pagesPath, exePath: path(images, images.mm.exeFileID),
             mappedFiles: mapped, trampolineCandidates: Self.holes(images.mm.vmas),
             shmids: Set(images.mm.vmas.filter { $0.status & VmaStatus.anonShared != 0 }.map(\.shmid)),
-            fileImages: images.fileImages)
+            fileImages: images.fileImages, mappedMemfds: memfds)
     }
 
     /// Page addresses that no dumped VMA covers, highest gaps first: the trampoline goes in the first one

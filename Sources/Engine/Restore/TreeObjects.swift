@@ -10,14 +10,17 @@ struct TreeObjects {
     var shmem: [UInt64: Int32] = [:]
     /// pipe id -> the pipe made here: [read end, write end]
     var pipes: [UInt32: [Int32]] = [:]
+    /// memfd inode id -> the memfd
+    var memfds: [UInt32: Int32] = [:]
 
-    var fds: [Int32] { Array(shmem.values) + pipes.values.flatMap { $0 } }
+    var fds: [Int32] { Array(shmem.values) + pipes.values.flatMap { $0 } + Array(memfds.values) }
 
     func closeAll() { for fd in fds { close(fd) } }
 
     /// Moves every fd off the numbers the task's own fds take.
     mutating func park(_ spare: SpareFds) throws {
         for (id, fd) in shmem { shmem[id] = try spare.park(fd, "shared memory \(id)") }
+        for (id, fd) in memfds { memfds[id] = try spare.park(fd, "memfd \(id)") }
         for (id, ends) in pipes { pipes[id] = try ends.map { try spare.park($0, "pipe \(id)") } }
     }
 }
