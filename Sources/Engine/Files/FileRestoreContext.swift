@@ -24,6 +24,8 @@ struct FileImages {
     var sharedPipes: [UInt32: [Int32]] = [:]
     /// memfd inode id -> the memfd the restorer made for the whole tree (MemfdMapping)
     var sharedMemfds: [UInt32: Int32] = [:]
+    /// pidfd file id -> a pidfd of a reaped helper (PidfdFile), inherited from the restorer
+    var deadPidfds: [UInt32: Int32] = [:]
 
     static func read(_ dir: ImageDir, files: [UInt32: FileEntry]) throws -> FileImages {
         var out = FileImages()

@@ -6,8 +6,10 @@ import Images
 /// target may be forked after the task holding the pidfd (its own child), so the forked child only
 /// keeps the fd number (a /dev/null placeholder); once the whole tree exists and the task is rebuilt,
 /// the restorer injects pidfd_open into it and dup3's the result over every number of that file.
-/// A pidfd to a process outside the tree, or to one already reaped, cannot point at the same process
-/// after restore: the dump refuses it.
+/// A pidfd to a process already reaped (Pid -1) needs no target: the restorer makes one of a helper
+/// that exited and was reaped before the tree is forked, and the tasks inherit it (TreeObjects). A
+/// pidfd to a process outside the tree cannot point at the same process after restore: the dump
+/// refuses it.
 enum PidfdFile: FileKind {
     static let type = FdTypes.pidfd
     static let name = "pidfd"
@@ -20,10 +22,7 @@ enum PidfdFile: FileKind {
         guard let s = fd.info.value("Pid"), let pid = Int32(s[...].trimmingSpaces()) else {
             throw EngineError("dump pidfd", pid: fd.pid, fd: fd.fd, reason: "fdinfo has no Pid line")
         }
-        guard pid > 0 else {
-            throw EngineError("dump", pid: fd.pid, fd: fd.fd, reason: "pidfd to a process that has exited and was reaped is not supported")
-        }
-        guard context.treeIds.contains(pid) else {
+        guard pid == -1 || context.treeIds.contains(pid) else {
             throw EngineError("dump", pid: fd.pid, fd: fd.fd,
                               reason: "pidfd to pid \(pid), which is outside the dumped tree (restore could not point it at the same process)")
         }
@@ -48,6 +47,13 @@ enum PidfdFile: FileKind {
 
     /// A placeholder at the fd's numbers until `reopen` puts the real pidfd there.
     static func open(_ f: FileEntry, context: FileRestoreContext) throws -> Int32 {
+        if f.pidfd.nspid == -1 {
+            guard let dead = context.images.deadPidfds[f.id] else { throw EngineError("restore pidfd \(f.id)", reason: "no pidfd of a reaped helper") }
+            let fd = csys_fcntl(dead, F_DUPFD_CLOEXEC, 0)
+            guard fd >= 0 else { throw EngineError("dup pidfd of a reaped helper", errno: .init(rawValue: errno)) }
+            try FileOwner.restore(fd, f.pidfd.fown, flags: f.pidfd.flags)
+            return fd
+        }
         let fd = csys_open("/dev/null", O_RDONLY | O_CLOEXEC, 0)
         guard fd >= 0 else { throw EngineError("open /dev/null as placeholder for pidfd to \(f.pidfd.nspid)", errno: .init(rawValue: errno)) }
         return fd
@@ -57,7 +63,7 @@ enum PidfdFile: FileKind {
     /// the placeholders, keeping each number's close-on-exec flag.
     static func reopen(_ r: Remote, fdinfo: [FdinfoEntry], files: [UInt32: FileEntry]) throws {
         var byId: [UInt32: [FdinfoEntry]] = [:]
-        for e in fdinfo where files[e.id]?.type == .pidfd { byId[e.id, default: []].append(e) }
+        for e in fdinfo where files[e.id]?.type == .pidfd && files[e.id]!.pidfd.nspid != -1 { byId[e.id, default: []].append(e) }
         for (id, fds) in byId.sorted(by: { $0.key < $1.key }) {
             let p = files[id]!.pidfd
             let n = try r.call("pidfd_open(\(p.nspid), \(p.flags))", Int32(CSYS_NR_pidfd_open), UInt64(UInt32(bitPattern: p.nspid)),
@@ -68,5 +74,31 @@ enum PidfdFile: FileKind {
             }
             try r.call("close", Int32(SYS_close), UInt64(n))
         }
+    }
+
+    /// For each pidfd entry to a reaped process: a pidfd of a helper child that exited and was reaped
+    /// here, before the tree is forked (so its pid is free again), kept high.
+    static func deadPidfds(_ files: [UInt32: FileEntry], floor: Int32) throws -> [UInt32: Int32] {
+        var out: [UInt32: Int32] = [:]
+        do {
+            for (id, f) in files.sorted(by: { $0.key < $1.key }) where f.type == .pidfd && f.pidfd.nspid == -1 {
+                let child = fork()
+                if child == 0 { _exit(0) }
+                guard child > 0 else { throw EngineError("fork a helper for a pidfd to a reaped process", errno: .init(rawValue: errno)) }
+                let fd = csys_sys_pidfd_open(child, 0)
+                let e = errno
+                var st: Int32 = 0
+                while waitpid(child, &st, 0) < 0 && errno == EINTR {}
+                guard fd >= 0 else { throw EngineError("pidfd_open", pid: child, errno: .init(rawValue: e)) }
+                let high = csys_fcntl(fd, F_DUPFD_CLOEXEC, Int(floor))
+                close(fd)
+                guard high >= 0 else { throw EngineError("move pidfd", errno: .init(rawValue: errno)) }
+                out[id] = high
+            }
+        } catch {
+            out.values.forEach { close($0) }
+            throw error
+        }
+        return out
     }
 }

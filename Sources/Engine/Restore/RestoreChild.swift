@@ -201,6 +201,7 @@ enum RestoreChild {
         var images = plan.fileImages
         images.sharedPipes = shared.pipes
         images.sharedMemfds = shared.memfds
+        images.deadPidfds = shared.deadPidfds
         try FdPlacement.place(plan.fds, images: images, spare: spare, inherited: inherited)
         return targets
     }

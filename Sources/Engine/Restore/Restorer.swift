@@ -37,6 +37,7 @@ public struct Restorer {
         shared.pipes = try SharedPipe.create(tree.sharedPipes, data: tree.live[tree.root]?.fileImages.pipeData ?? [:],
                                              floor: Int32(SharedMemory.fdFloor))
         shared.memfds = try MemfdMapping.createAll(tree.live[tree.root]?.fileImages.memfds ?? [:], floor: Int32(SharedMemory.fdFloor))
+        shared.deadPidfds = try PidfdFile.deadPidfds(tree.live[tree.root]?.files ?? [:], floor: Int32(SharedMemory.fdFloor))
         let root = tree.root
         let forkStart = Clock.micros()
         let reports = try forkTree(plans, shared: shared)

@@ -12,8 +12,10 @@ struct TreeObjects {
     var pipes: [UInt32: [Int32]] = [:]
     /// memfd inode id -> the memfd
     var memfds: [UInt32: Int32] = [:]
+    /// pidfd file id -> pidfd of a reaped helper
+    var deadPidfds: [UInt32: Int32] = [:]
 
-    var fds: [Int32] { Array(shmem.values) + pipes.values.flatMap { $0 } + Array(memfds.values) }
+    var fds: [Int32] { Array(shmem.values) + pipes.values.flatMap { $0 } + Array(memfds.values) + Array(deadPidfds.values) }
 
     func closeAll() { for fd in fds { close(fd) } }
 
@@ -21,6 +23,7 @@ struct TreeObjects {
     mutating func park(_ spare: SpareFds) throws {
         for (id, fd) in shmem { shmem[id] = try spare.park(fd, "shared memory \(id)") }
         for (id, fd) in memfds { memfds[id] = try spare.park(fd, "memfd \(id)") }
+        for (id, fd) in deadPidfds { deadPidfds[id] = try spare.park(fd, "pidfd \(id)") }
         for (id, ends) in pipes { pipes[id] = try ends.map { try spare.park($0, "pipe \(id)") } }
     }
 }

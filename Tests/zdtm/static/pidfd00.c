@@ -1,7 +1,8 @@
 /* pidfds to tasks of the tree: to a live child, to a zombie child (exit status 42 not yet reaped), to
  * the test itself, and a PIDFD_NONBLOCK one dup'ed to a second number. After C/R each must name the
  * restored process: the zombie's pidfd is readable and waitid(P_PIDFD) gets 42; the live child's is
- * not readable until pidfd_send_signal(SIGKILL) through it, then poll sees the exit. */
+ * not readable until pidfd_send_signal(SIGKILL) through it, then poll sees the exit. A pidfd to a
+ * child already reaped stays one: readable, Pid -1, signals fail with ESRCH. */
 #include "zdtmtst.h"
 #include <fcntl.h>
 #include <poll.h>
@@ -55,6 +56,14 @@ int main(int argc, char **argv)
 	siginfo_t si;
 	if (waitid(P_PID, zombie, &si, WEXITED | WNOWAIT))
 		pr_perror("wait for the zombie");
+	pid_t gone = fork();
+	if (gone < 0)
+		pr_perror("fork");
+	if (gone == 0)
+		_exit(7);
+	int fg = pidfd_open(gone, 0);
+	if (fg < 0 || waitpid(gone, NULL, 0) != gone)
+		pr_perror("pidfd_open/reap the short-lived child");
 	int fl = pidfd_open(live, 0), fz = pidfd_open(zombie, 0), fs = pidfd_open(getpid(), 0);
 	int fn = pidfd_open(live, PIDFD_NONBLOCK);
 	if (fl < 0 || fz < 0 || fs < 0 || fn < 0)
@@ -69,6 +78,10 @@ int main(int argc, char **argv)
 		     fdinfo_pid(fn2), live, zombie, getpid(), live);
 	if (!(fcntl(fn2, F_GETFL) & O_NONBLOCK) || (fcntl(fl, F_GETFL) & O_NONBLOCK))
 		fail("PIDFD_NONBLOCK was not kept per pidfd");
+	if (fdinfo_pid(fg) != -1 || !readable(fg, 0))
+		fail("the pidfd to the reaped child names pid %d or is not readable", fdinfo_pid(fg));
+	if (pidfd_kill(fg, 0) == 0 || errno != ESRCH)
+		fail("signal through the reaped child's pidfd: want ESRCH");
 	if (pidfd_kill(fs, 0))
 		pr_perror("pidfd_send_signal(self, 0)");
 	if (!readable(fz, 0))

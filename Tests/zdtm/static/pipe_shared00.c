@@ -44,6 +44,8 @@ static void child2(int b_r, int fifo_r)
 		_exit(22);
 	if (fd_check(fifo_r, LEN, 4))
 		_exit(23);
+	if (read(fifo_r, &c, 1) != 0)       /* exactly once: the parent closed the only writer */
+		_exit(24);
 	_exit(0);
 }
 
