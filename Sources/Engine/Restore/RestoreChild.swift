@@ -198,6 +198,12 @@ enum RestoreChild {
             guard n >= 0 else { throw fail("take inherited fd \(pfd)") }
             inherited[id] = try spare.park(n, "inherited fd \(pfd)")
         }
+        for f in plan.fds where inherited[f.file.id] == nil {
+            guard let sfd = shared.files[f.file.id] else { continue }
+            let n = csys_fcntl(sfd, F_DUPFD_CLOEXEC, 0)
+            guard n >= 0 else { throw fail("take shared file \(f.file.id)") }
+            inherited[f.file.id] = try spare.park(n, "shared file \(f.file.id)")
+        }
         var images = plan.fileImages
         images.sharedPipes = shared.pipes
         images.sharedMemfds = shared.memfds

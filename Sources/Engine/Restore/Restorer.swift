@@ -38,6 +38,10 @@ public struct Restorer {
                                              floor: Int32(SharedMemory.fdFloor))
         shared.memfds = try MemfdMapping.createAll(tree.live[tree.root]?.fileImages.memfds ?? [:], floor: Int32(SharedMemory.fdFloor))
         shared.deadPidfds = try PidfdFile.deadPidfds(tree.live[tree.root]?.files ?? [:], floor: Int32(SharedMemory.fdFloor))
+        if var images = tree.live[tree.root]?.fileImages {
+            images.sharedMemfds = shared.memfds
+            shared.files = try SharedDescriptions.open(plans, images: images, floor: Int32(SharedMemory.fdFloor))
+        }
         let root = tree.root
         let forkStart = Clock.micros()
         let reports = try forkTree(plans, shared: shared)

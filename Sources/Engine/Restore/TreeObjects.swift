@@ -14,8 +14,12 @@ struct TreeObjects {
     var memfds: [UInt32: Int32] = [:]
     /// pidfd file id -> pidfd of a reaped helper
     var deadPidfds: [UInt32: Int32] = [:]
+    /// file id -> an open file description tasks share without inheriting it from a parent
+    var files: [UInt32: Int32] = [:]
 
-    var fds: [Int32] { Array(shmem.values) + pipes.values.flatMap { $0 } + Array(memfds.values) + Array(deadPidfds.values) }
+    var fds: [Int32] {
+        Array(shmem.values) + pipes.values.flatMap { $0 } + Array(memfds.values) + Array(deadPidfds.values) + Array(files.values)
+    }
 
     func closeAll() { for fd in fds { close(fd) } }
 
@@ -24,6 +28,7 @@ struct TreeObjects {
         for (id, fd) in shmem { shmem[id] = try spare.park(fd, "shared memory \(id)") }
         for (id, fd) in memfds { memfds[id] = try spare.park(fd, "memfd \(id)") }
         for (id, fd) in deadPidfds { deadPidfds[id] = try spare.park(fd, "pidfd \(id)") }
+        for (id, fd) in files { files[id] = try spare.park(fd, "shared file \(id)") }
         for (id, ends) in pipes { pipes[id] = try ends.map { try spare.park($0, "pipe \(id)") } }
     }
 }
