@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 	test_init(argc, argv);
 	if (!zdtm_filename)
 		fail("needs --filename");
-	task_waiter_t *go = task_waiter_new(), *wrote = task_waiter_new();
+	task_waiter_t *ready = task_waiter_new(), *go = task_waiter_new(), *wrote = task_waiter_new();
 	int m = memfd_create("zdtm-shared-m", 0);
 	int s = memfd_create("zdtm-shared-s", MFD_ALLOW_SEALING);
 	int f = open(zdtm_filename, O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -58,6 +58,7 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		close(m);
 		close(f);
+		task_waiter_complete(ready, 1);
 		task_waiter_wait4(go, 1);
 		if (datachk(ms, LEN, 31) || datachk(ss, LEN, 32) || datachk(fs, LEN, 33))
 			_exit(1);
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
 	close(m);
 	close(s);
 	close(f);
+	task_waiter_wait4(ready, 1);
 	test_daemon();
 	test_waitsig();
 	if (!maps_has("/memfd:zdtm-shared-m") || !maps_has("/memfd:zdtm-shared-s"))

@@ -13,10 +13,11 @@
 
 #define LEN 20000
 
-static task_waiter_t *go, *done;
+static task_waiter_t *ready, *go, *done;
 
 static void child1(int a_r, int b_w, int c_r)
 {
+	task_waiter_add(ready);
 	task_waiter_wait4(go, 1);
 	if (fd_check(a_r, LEN, 1))
 		_exit(10);
@@ -34,6 +35,7 @@ static void child1(int a_r, int b_w, int c_r)
 
 static void child2(int b_r, int fifo_r)
 {
+	task_waiter_add(ready);
 	task_waiter_wait4(go, 1);
 	if (fd_check(b_r, LEN, 2))          /* queued before the dump */
 		_exit(20);
@@ -55,6 +57,7 @@ int main(int argc, char **argv)
 	test_init(argc, argv);
 	if (!zdtm_filename)
 		fail("needs --filename");
+	ready = task_waiter_new();
 	go = task_waiter_new();
 	done = task_waiter_new();
 	if (mkfifo(zdtm_filename, 0600))
@@ -84,6 +87,7 @@ int main(int argc, char **argv)
 		child2(b[0], fr);
 	}
 	close(a[0]); close(b[0]); close(b[1]); close(fr);
+	task_waiter_wait4(ready, 2);        /* the children closed the ends they do not use */
 	test_daemon();
 	test_waitsig();
 	struct stat st;

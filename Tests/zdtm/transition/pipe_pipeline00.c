@@ -9,6 +9,7 @@ int main(int argc, char **argv)
 {
 	int a[2], b[2], c[2];
 	test_init(argc, argv);
+	task_waiter_t *ready = task_waiter_new();
 	if (pipe(a) || pipe(b) || pipe(c))
 		pr_perror("pipe");
 	pid_t c1 = fork();
@@ -17,6 +18,7 @@ int main(int argc, char **argv)
 	if (c1 == 0) {
 		uint64_t v;
 		close(a[1]); close(b[0]); close(c[0]); close(c[1]);
+		task_waiter_add(ready);
 		while (read_all(a[0], &v, sizeof(v)) == 0) {
 			v++;
 			if (write_all(b[1], &v, sizeof(v)))
@@ -30,6 +32,7 @@ int main(int argc, char **argv)
 	if (c2 == 0) {
 		uint64_t v, want = 1;
 		close(a[0]); close(a[1]); close(b[1]); close(c[0]);
+		task_waiter_add(ready);
 		while (read_all(b[0], &v, sizeof(v)) == 0) {
 			if (v != want)
 				_exit(2);
@@ -41,6 +44,7 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 	close(a[0]); close(b[0]); close(b[1]); close(c[1]);
+	task_waiter_wait4(ready, 2);        /* each stage closed the ends it does not use */
 	test_daemon();
 	uint64_t n = 0;
 	while (test_go()) {
