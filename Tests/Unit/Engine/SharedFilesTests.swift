@@ -60,3 +60,39 @@ import Images
         #expect(context.entries.first { $0.id == table[0].id }?.pidfd.nspid == target.pid)
     }
 }
+
+/// A memfd only mapped (its fd closed): the VMA names a memfd file entry, contents saved once.
+@Suite struct MemfdMappingTests {
+    @Test func mappedMemfdWithoutFdIsOneInodeWithContents() throws {
+        let child = ChildProcess { report in
+            let fd = csys_sys_memfd_create("unit-memfd", CSYS_MFD_CLOEXEC)
+            _ = ftruncate(fd, 2 * 4096)
+            let p = mmap(nil, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)!
+            let q = mmap(nil, 2 * 4096, PROT_READ, MAP_PRIVATE, fd, 0)!
+            p.storeBytes(of: UInt8(0x5a), toByteOffset: 4096, as: UInt8.self)
+            close(fd)
+            report(UInt64(UInt(bitPattern: p)))
+            report(UInt64(UInt(bitPattern: q)))
+        }
+        defer { child.kill() }
+        let shared = child.next(), priv = child.next()
+        #expect(child.waitSleeping())
+        let context = FileDumpContext(pid: child.pid)
+        let plans = try MemoryPlanner.plan(pid: child.pid, smaps: try Smaps.read(pid: child.pid)) { vma, flags in
+            vma.isMemfd ? try MemfdMapping.register(pid: child.pid, vma: vma, flags: flags, context: context)
+                        : try context.registerPath(vma.path ?? "", flags: flags)
+        }
+        let s = try #require(plans.first { $0.entry.start == shared }), p = try #require(plans.first { $0.entry.start == priv })
+        let memfdShared: UInt32 = Engine.VmaStatus.memfd | Engine.VmaStatus.fileShared
+        let memfdPrivate: UInt32 = Engine.VmaStatus.memfd | Engine.VmaStatus.filePrivate
+        let sStatus: UInt32 = s.entry.status, pStatus: UInt32 = p.entry.status
+        #expect(sStatus & memfdShared == memfdShared)
+        #expect(pStatus & memfdPrivate == memfdPrivate)
+        let files = context.entries.filter { $0.type == .memfd }
+        #expect(files.count == 2, "one entry per open mode")
+        #expect(Set(files.map(\.memfd.inodeID)).count == 1, "one inode")
+        #expect(context.images["memfd.img"]?.records.count == 1)
+        let pages = context.images.first { $0.key.hasPrefix("pages-") }?.value.records.first?.payload ?? []
+        #expect(pages.count == 4096 && pages[0] == 0x5a, "only the data page is saved")
+    }
+}
