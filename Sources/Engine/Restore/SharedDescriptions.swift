@@ -6,8 +6,8 @@ import Images
 /// parent closed, a grandchild whose parent closed it. Each task forks its own children after placing
 /// its fds, so a description reaches a task only through its parent; these are opened once by the
 /// restorer before the tree is forked and inherited by all (TreeObjects), so the tasks share one file
-/// offset and flags again. Only kinds that open with no task context: regular files and devices (not
-/// ghost files), eventfd, timerfd, signalfd, memfd; others keep one description per task.
+/// offset and flags again. Only kinds that open with no task context: regular files and directories
+/// (not ghost files, not devices), eventfd, timerfd, signalfd, memfd; others keep one description per task.
 enum SharedDescriptions {
     static let kinds: Set<FdTypes> = [.reg, .eventfd, .timerfd, .signalfd, .memfd]
 
@@ -34,7 +34,7 @@ enum SharedDescriptions {
         do {
             for id in ids(plans).sorted() {
                 guard let f = images.files[id], kinds.contains(f.type), images.remaps[id] == nil, owner(f) == 0,
-                      let kind = FileKinds.kind(for: f.type) else { continue }
+                      f.type != .reg || isFileOrDir(f.reg), let kind = FileKinds.kind(for: f.type) else { continue }
                 let fd = try context.park(try kind.open(f, context: context))
                 guard context.finishers.isEmpty else {
                     throw EngineError("open shared file \(id)", fd: fd, reason: "its kind needs work in the task")
@@ -46,6 +46,12 @@ enum SharedDescriptions {
             throw EngineError.wrap(error, "open a file several tasks share")
         }
         return out
+    }
+
+    /// Devices stay with the task: opening a terminal here could make it the restorer's own.
+    private static func isFileOrDir(_ r: RegFileEntry) -> Bool {
+        let type = mode_t(r.mode) & S_IFMT
+        return r.hasMode && (type == S_IFREG || type == S_IFDIR)
     }
 
     /// F_SETOWN pid of the file (it may name a task not forked yet).
