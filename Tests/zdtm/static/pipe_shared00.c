@@ -1,5 +1,5 @@
 /* Pipes and a FIFO whose ends different processes hold, with data queued while dumped:
- * - pipe A: the parent writes, child 1 reads (data in flight);
+ * - pipe A: the parent writes, child 1 reads (data in flight, F_SETPIPE_SZ 128 KiB kept);
  * - pipe B: child 1 writes, child 2 reads, the parent holds neither end (a shell pipeline);
  * - pipe C: both ends inherited by child 1 (one description per end in both tasks: O_NONBLOCK set
  *   by the child after restore must show in the parent);
@@ -19,6 +19,8 @@ static void child1(int a_r, int b_w, int c_r)
 {
 	task_waiter_add(ready);
 	task_waiter_wait4(go, 1);
+	if (fcntl(a_r, F_GETPIPE_SZ) != 131072)
+		_exit(14);
 	if (fd_check(a_r, LEN, 1))
 		_exit(10);
 	if (fd_fill(b_w, LEN, 3))
@@ -68,6 +70,8 @@ int main(int argc, char **argv)
 	int fw = open(zdtm_filename, O_WRONLY);
 	if (fr < 0 || fw < 0)
 		pr_perror("open fifo");
+	if (fcntl(a[1], F_SETPIPE_SZ, 131072) != 131072)
+		pr_perror("F_SETPIPE_SZ");
 	if (fd_fill(a[1], LEN, 1) || fd_fill(b[1], LEN, 2) || fd_fill(fw, LEN, 4))
 		pr_perror("fill");
 	pid_t c1 = fork();
