@@ -5,7 +5,9 @@ import Images
 /// pidfds (pidfd_open, clone with CLONE_PIDFD) to tasks of the dumped tree, zombies included. The
 /// target may be forked after the task holding the pidfd (its own child), so the forked child only
 /// keeps the fd number (a /dev/null placeholder); once the whole tree exists and the task is rebuilt,
-/// the restorer injects pidfd_open into it and dup3's the result over every number of that file.
+/// the restorer injects pidfd_open into it and dup3's the result over every number of that file. A
+/// pidfd file that a task rebuilt earlier holds too (inherited across fork) is taken from that task
+/// with an injected pidfd_getfd instead, so the tasks share one description again.
 /// A pidfd to a process already reaped (Pid -1) needs no target: the restorer makes one of a helper
 /// that exited and was reaped before the tree is forked, and the tasks inherit it (TreeObjects). A
 /// pidfd to a process outside the tree cannot point at the same process after restore: the dump
@@ -61,13 +63,26 @@ enum PidfdFile: FileKind {
 
     /// Runs pidfd_open in the seized, rebuilt task for each pidfd file it holds and moves the result over
     /// the placeholders, keeping each number's close-on-exec flag.
-    static func reopen(_ r: Remote, fdinfo: [FdinfoEntry], files: [UInt32: FileEntry]) throws {
+    static func reopen(_ r: Remote, fdinfo: [FdinfoEntry], files: [UInt32: FileEntry], holders: Holders) throws {
         var byId: [UInt32: [FdinfoEntry]] = [:]
         for e in fdinfo where files[e.id]?.type == .pidfd && files[e.id]!.pidfd.nspid != -1 { byId[e.id, default: []].append(e) }
         for (id, fds) in byId.sorted(by: { $0.key < $1.key }) {
             let p = files[id]!.pidfd
-            let n = try r.call("pidfd_open(\(p.nspid), \(p.flags))", Int32(CSYS_NR_pidfd_open), UInt64(UInt32(bitPattern: p.nspid)),
+            let n: Int64
+            if let h = holders.first[id] {
+                let holder = try r.call("pidfd_open(\(h.pid)) of the task holding pidfd \(id)", Int32(CSYS_NR_pidfd_open),
+                                        UInt64(UInt32(bitPattern: h.pid)), 0)
+                let got = try r.raw(Int32(CSYS_NR_pidfd_getfd), UInt64(holder), UInt64(h.fd), 0)
+                try r.call("close", Int32(SYS_close), UInt64(holder))
+                guard got >= 0 else {
+                    throw EngineError("injected pidfd_getfd(pid \(h.pid), fd \(h.fd))", pid: r.pid, errno: .init(rawValue: Int32(-got)))
+                }
+                n = got
+            } else {
+                n = try r.call("pidfd_open(\(p.nspid), \(p.flags))", Int32(CSYS_NR_pidfd_open), UInt64(UInt32(bitPattern: p.nspid)),
                                UInt64(p.flags & (UInt32(O_NONBLOCK) | pidfdThread)))
+                holders.first[id] = (r.pid, Int32(bitPattern: fds[0].fd))
+            }
             for e in fds {
                 try r.call("dup3 pidfd to fd \(e.fd)", Int32(SYS_dup3), UInt64(n), UInt64(e.fd),
                            e.flags & UInt32(FD_CLOEXEC) != 0 ? UInt64(O_CLOEXEC) : 0)
@@ -100,5 +115,11 @@ enum PidfdFile: FileKind {
             throw error
         }
         return out
+    }
+
+    /// pidfd file id -> the first restored task holding it and one of its fd numbers there.
+    final class Holders {
+        var first: [UInt32: (pid: Int32, fd: Int32)] = [:]
+        init() {}
     }
 }

@@ -50,12 +50,13 @@ public struct Restorer {
         shared.pipes = [:]
         let forked = Clock.micros()
         var held: [PendingTask] = []
+        let pidfds = PidfdFile.Holders()
         do {
             try options.faults.check(.restoreAfterFork)
             for e in tree.entries {
                 let pid = Int32(bitPattern: e.pid)
                 guard let images = tree.live[pid], let report = reports[pid] else { continue }
-                held.append(try rebuild(pid, images, report))
+                held.append(try rebuild(pid, images, report, pidfds: pidfds))
                 if held.count == 1 && tree.live.count > 1 { try options.faults.check(.restoreAfterFirstTask) }
             }
             try options.faults.check(.restoreBeforeResume)
@@ -238,7 +239,7 @@ public struct Restorer {
         do { try dir.write("stats-restore", .stats, [e]) } catch { log.warning("can't write stats-restore: \(error)") }
     }
 
-    private func rebuild(_ child: Int32, _ images: ImageSet, _ report: ChildReport) throws -> PendingTask {
+    private func rebuild(_ child: Int32, _ images: ImageSet, _ report: ChildReport, pidfds: PidfdFile.Holders) throws -> PendingTask {
         let task: SeizedTask
         do { task = try SeizedTask.seize(child, timeout: .seconds(options.timeoutSeconds)) } catch {
             throw EngineError.wrap(error, "seize restored child", pid: child)
@@ -256,7 +257,7 @@ public struct Restorer {
             let created = try threads.create()
             try options.faults.check(.restoreAfterThreads)
             try threads.restoreState(created)
-            try PidfdFile.reopen(r, fdinfo: images.fdinfo, files: images.files)
+            try PidfdFile.reopen(r, fdinfo: images.fdinfo, files: images.files, holders: pidfds)
             if !created.isEmpty { log.info("Restored \(created.count) more threads of pid \(child)") }
             try TaskRestore(r: r, images: images).run()
             try r.call("close restorer memfd", Int32(SYS_close), UInt64(report.memfd))

@@ -2,7 +2,8 @@
  * the test itself, and a PIDFD_NONBLOCK one dup'ed to a second number. After C/R each must name the
  * restored process: the zombie's pidfd is readable and waitid(P_PIDFD) gets 42; the live child's is
  * not readable until pidfd_send_signal(SIGKILL) through it, then poll sees the exit. A pidfd to a
- * child already reaped stays one: readable, Pid -1, signals fail with ESRCH. */
+ * child already reaped stays one: readable, Pid -1, signals fail with ESRCH. A pidfd inherited by a
+ * second child stays one description: O_NONBLOCK that child sets shows here. */
 #include "zdtmtst.h"
 #include <fcntl.h>
 #include <poll.h>
@@ -71,6 +72,20 @@ int main(int argc, char **argv)
 	int fn2 = dup2(fn, 77);
 	if (fn2 != 77)
 		pr_perror("dup2");
+	task_waiter_t *go = task_waiter_new(), *done = task_waiter_new();
+	int fsh = pidfd_open(live, 0);
+	if (fsh < 0)
+		pr_perror("pidfd_open");
+	pid_t sharer = fork();
+	if (sharer < 0)
+		pr_perror("fork");
+	if (sharer == 0) {
+		task_waiter_wait4(go, 1);
+		if (fdinfo_pid(fsh) != live || fcntl(fsh, F_SETFL, O_NONBLOCK))
+			_exit(1);
+		task_waiter_complete(done, 1);
+		_exit(0);
+	}
 	test_daemon();
 	test_waitsig();
 	if (fdinfo_pid(fl) != live || fdinfo_pid(fz) != zombie || fdinfo_pid(fs) != getpid() || fdinfo_pid(fn2) != live)
@@ -82,6 +97,13 @@ int main(int argc, char **argv)
 		fail("the pidfd to the reaped child names pid %d or is not readable", fdinfo_pid(fg));
 	if (pidfd_kill(fg, 0) == 0 || errno != ESRCH)
 		fail("signal through the reaped child's pidfd: want ESRCH");
+	task_waiter_complete(go, 1);
+	task_waiter_wait4(done, 1);
+	if (!(fcntl(fsh, F_GETFL) & O_NONBLOCK))
+		fail("O_NONBLOCK set by the second child on the inherited pidfd is not seen: the description was split");
+	int sst;
+	if (waitpid(sharer, &sst, 0) != sharer || !WIFEXITED(sst) || WEXITSTATUS(sst))
+		fail("the second child failed (status %#x)", sst);
 	if (pidfd_kill(fs, 0))
 		pr_perror("pidfd_send_signal(self, 0)");
 	if (!readable(fz, 0))
