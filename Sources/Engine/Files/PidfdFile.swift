@@ -52,7 +52,7 @@ enum PidfdFile: FileKind {
         if f.pidfd.nspid == -1 {
             guard let dead = context.images.deadPidfds[f.id] else { throw EngineError("restore pidfd \(f.id)", reason: "no pidfd of a reaped helper") }
             let fd = csys_fcntl(dead, F_DUPFD_CLOEXEC, 0)
-            guard fd >= 0 else { throw EngineError("dup pidfd of a reaped helper", errno: .init(rawValue: errno)) }
+            guard fd >= 0 else { throw EngineError("dup pidfd \(f.id) of a reaped helper", errno: .init(rawValue: errno)) }
             try FileOwner.restore(fd, f.pidfd.fown, flags: f.pidfd.flags)
             return fd
         }
@@ -107,7 +107,7 @@ enum PidfdFile: FileKind {
                 guard fd >= 0 else { throw EngineError("pidfd_open", pid: child, errno: .init(rawValue: e)) }
                 let high = csys_fcntl(fd, F_DUPFD_CLOEXEC, Int(floor))
                 close(fd)
-                guard high >= 0 else { throw EngineError("move pidfd", errno: .init(rawValue: errno)) }
+                guard high >= 0 else { throw EngineError("move pidfd \(id)", pid: child, errno: .init(rawValue: errno)) }
                 out[id] = high
             }
         } catch {

@@ -46,6 +46,11 @@ enum MemoryPlanner {
             e.fd = -1
             var flags: UInt32 = vma.shared ? UInt32(MAP_SHARED) : UInt32(MAP_PRIVATE)
             let mnemonics = Set(vma.flags?.mnemonics ?? [])
+            // hugetlbfs pages (MAP_HUGETLB, MFD_HUGETLB memfds) would come back as normal pages.
+            if mnemonics.contains("ht") {
+                throw EngineError("dump memory", pid: pid, path: vma.path,
+                                  reason: "hugetlb mapping at \(hex(vma.start)) is not supported yet")
+            }
             if mnemonics.contains("gd") { flags |= mapGrowsdown }
             if mnemonics.contains("lo") { flags |= mapLocked }
             if mnemonics.contains("nr") { flags |= mapNoreserve }

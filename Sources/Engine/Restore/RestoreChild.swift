@@ -225,7 +225,7 @@ enum RestoreChild {
         report.exeFd = try openHelper(plan.exePath, O_RDONLY, spare)
         for (id, f) in plan.mappedFiles { report.mappedFds[id] = try openHelper(f.path, f.flags, spare) }
         for (id, m) in plan.mappedMemfds {
-            guard let fd = shared.memfds[m.inode] else { throw EngineError("map memfd", reason: "no memfd for inode \(m.inode)") }
+            guard let fd = shared.memfds[m.inode] else { throw EngineError("map memfd file \(id)", reason: "no memfd for inode \(m.inode)") }
             report.mappedFds[id] = try openHelper("/proc/self/fd/\(fd)", m.flags, spare)
         }
 

@@ -28,7 +28,7 @@ enum SharedDescriptions {
         let context = FileRestoreContext(images: images) { fd in
             let n = csys_fcntl(fd, F_DUPFD_CLOEXEC, Int(floor))
             close(fd)
-            guard n >= 0 else { throw EngineError("move a shared file's fd", errno: .init(rawValue: errno)) }
+            guard n >= 0 else { throw EngineError("move a shared file's fd \(fd)", errno: .init(rawValue: errno)) }
             return n
         }
         do {
@@ -37,6 +37,7 @@ enum SharedDescriptions {
                       f.type != .reg || isFileOrDir(f.reg), let kind = FileKinds.kind(for: f.type) else { continue }
                 let fd = try context.park(try kind.open(f, context: context))
                 guard context.finishers.isEmpty else {
+                    close(fd)
                     throw EngineError("open shared file \(id)", fd: fd, reason: "its kind needs work in the task")
                 }
                 out[id] = fd

@@ -38,8 +38,10 @@ int main(int argc, char **argv)
 		pr_perror("fork");
 	if (child == 0) {
 		while (!__atomic_load_n(stop, __ATOMIC_SEQ_CST)) {
+			/* Read the other side's counter before bumping ours, or both can wait on values already seen. */
+			uint64_t seen = __atomic_load_n(mine, __ATOMIC_SEQ_CST);
 			__atomic_add_fetch(theirs, 1, __ATOMIC_SEQ_CST);
-			if (waits_for_change(mine, __atomic_load_n(mine, __ATOMIC_SEQ_CST)) && !*stop)
+			if (waits_for_change(mine, seen) && !*stop)
 				_exit(1);
 		}
 		_exit(0);
@@ -47,16 +49,18 @@ int main(int argc, char **argv)
 	test_daemon();
 	uint64_t rounds = 0;
 	while (test_go()) {
+		uint64_t seen = __atomic_load_n(theirs, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(mine, 1, __ATOMIC_SEQ_CST);
-		if (waits_for_change(theirs, __atomic_load_n(theirs, __ATOMIC_SEQ_CST)) && test_go())
+		if (waits_for_change(theirs, seen) && test_go())
 			fail("the child's counter stopped at %llu after %llu rounds: the mapping is no longer shared",
 			     (unsigned long long)*theirs, (unsigned long long)rounds);
 		rounds++;
 	}
 	/* Past SIGTERM (after C/R): a few more rounds must still see each other. */
 	for (int i = 0; i < 100; i++) {
+		uint64_t seen = __atomic_load_n(theirs, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(mine, 1, __ATOMIC_SEQ_CST);
-		if (waits_for_change(theirs, __atomic_load_n(theirs, __ATOMIC_SEQ_CST)))
+		if (waits_for_change(theirs, seen))
 			fail("after restore the child's writes are not seen (counter %llu)", (unsigned long long)*theirs);
 	}
 	__atomic_store_n(stop, 1, __ATOMIC_SEQ_CST);
