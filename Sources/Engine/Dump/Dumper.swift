@@ -30,6 +30,8 @@ public struct Dumper {
         stats.freezingMicros = UInt32(clamping: frozenAt - t0)
         do {
             try options.faults.check(.dumpAfterSeize)
+            try SharedTaskState.check(tree.compactMap { $0.task?.pid })
+            try options.faults.check(.dumpAfterSharingCheck)
             try dumpTree(tree, dir: dir, stats: &stats)
             try options.faults.check(.dumpBeforeFinish)
         } catch {

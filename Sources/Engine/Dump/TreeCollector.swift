@@ -60,6 +60,11 @@ enum TreeCollector {
     }
 
     private static func seize(_ pid: Int32, timeout: Duration) throws -> SeizedTask {
+        // Another tracer's stop (a debugger) is not ours to undo, and seize would only say EPERM.
+        if let st = try? Status.read(pid: pid), st.tracerPid != 0 {
+            throw EngineError("dump", pid: pid, reason: "is traced by pid \(st.tracerPid) (a debugger or another tracer); detach it first")
+        }
+        try VforkCheck.refuse(pid)
         do { return try SeizedTask.seize(pid, timeout: timeout) } catch {
             throw EngineError.wrap(error, "seize", pid: pid)
         }

@@ -30,6 +30,10 @@ struct ChildPlan {
     var zombieStatus: Int32? { zombie.map { Int32(bitPattern: $0.tc.exitCode) } }
     /// pipe data, ghost files and other images the file kinds need
     var fileImages = FileImages()
+    /// A helper standing in for a dead session or group leader (Helpers.swift); not a dumped task.
+    var helper: HelperKind? = nil
+    /// Forked by the session helper at this pid; the task belongs to its dumped parent once it exits.
+    var helperParent: Int32? = nil
 }
 
 /// What the child reports back through the pipe.
@@ -84,7 +88,11 @@ enum RestoreChild {
         let plan = plans[index]
         var fd = reportFd
         if let z = plan.zombie { becomeZombie(z) }
+        if plan.helper != nil {
+            TreeHelpers.run(plan) { try forkChildren(plans, plan, reportFd: reportFd, shmem: shmem) }
+        }
         do {
+            if let h = plan.helperParent { try TreeHelpers.awaitReparent(from: h) }
             _ = csys_prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
             var shm = shmem
             let targets = try setup(plan, isRoot: index == 0, reportFd: &fd, shmem: &shm)
@@ -133,6 +141,10 @@ enum RestoreChild {
     /// process group from us once all siblings exist (group leaders first), since a group's leader may be
     /// a later sibling.
     private static func forkChildren(_ plans: [ChildPlan], _ plan: ChildPlan, reportFd: Int32, shmem: [UInt64: Int32]) throws {
+        // Members of a session whose leader is gone come back to us when its helper exits.
+        if plan.children.contains(where: { plans[$0].helper == .session }) {
+            _ = csys_prctl(Restorer.prSetChildSubreaper, 1, 0, 0, 0)
+        }
         for ci in plan.children {
             let ret = forkAtPid(plans[ci].pid)
             if ret == 0 { run(plans, ci, reportFd: reportFd, shmem: shmem) }
@@ -149,6 +161,7 @@ enum RestoreChild {
                                   reason: "the group's leader is not a restored ancestor or sibling in this session")
             }
         }
+        try TreeHelpers.finish(plans, plan)
     }
 
     private static func send(_ fd: Int32, _ text: String) {
