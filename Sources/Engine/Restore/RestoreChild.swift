@@ -97,6 +97,7 @@ enum RestoreChild {
             var shm = shmem
             let targets = try setup(plan, isRoot: index == 0, reportFd: &fd, shmem: &shm)
             try forkChildren(plans, plan, reportFd: fd, shmem: shm)
+            try TtyCtty.foreground(plan.fds, plan.fileImages)
             let report = try prepare(plan, reportFd: fd, targets: targets, shmem: shm)
             send(fd, "\(plan.pid) " + report.encode() + "\n")
         } catch {
@@ -210,6 +211,7 @@ enum RestoreChild {
             inherited[id] = try spare.park(n, "inherited fd \(pfd)")
         }
         try FdPlacement.place(plan.fds, images: plan.fileImages, spare: spare, inherited: inherited)
+        try TtyCtty.acquire(plan.fds, plan.fileImages)
         return targets
     }
 
