@@ -34,6 +34,9 @@ enum TreeHelpers {
                 throw EngineError("restore", pid: p.pid,
                                   reason: "its session leader \(p.sid) is gone and its parent \(plans[pi].pid) is not a child subreaper, so it cannot be given back to that parent")
             }
+            if p.cloneFlags != 0 {
+                throw EngineError("restore", pid: p.pid, reason: "shares cwd/root/umask with its parent but its session leader \(p.sid) is gone; not supported")
+            }
             let h = try helper(&plans, &helperAt, pid: p.sid, kind: .session, parent: pi, from: p)
             parent[h] = pi
             plans[pi].children.removeAll { $0 == i }

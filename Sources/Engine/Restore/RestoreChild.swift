@@ -34,6 +34,9 @@ struct ChildPlan {
     var helper: HelperKind? = nil
     /// Forked by the session helper at this pid; the task belongs to its dumped parent once it exits.
     var helperParent: Int32? = nil
+    /// Extra clone flags the parent forks this task with (CLONE_FS: it shares the parent's fs).
+    var cloneFlags: UInt64 = 0
+    var sharesParentFs: Bool { cloneFlags & UInt64(CSYS_CLONE_FS) != 0 }
 }
 
 /// What the child reports back through the pipe.
@@ -147,7 +150,7 @@ enum RestoreChild {
             _ = csys_prctl(Restorer.prSetChildSubreaper, 1, 0, 0, 0)
         }
         for ci in plan.children {
-            let ret = forkAtPid(plans[ci].pid)
+            let ret = plans[ci].cloneFlags == 0 ? forkAtPid(plans[ci].pid) : cloneAtPid(plans[ci].pid, flags: plans[ci].cloneFlags)
             if ret == 0 { run(plans, ci, reportFd: reportFd, shmem: shmem) }
             if ret < 0 {
                 let e = errno
@@ -191,7 +194,7 @@ enum RestoreChild {
                 usleep(100)
             }
         }
-        _ = umask(mode_t(plan.umask))
+        if !plan.sharesParentFs { _ = umask(mode_t(plan.umask)) }
 
         let targets = Set(plan.fds.map(\.fd))
         // The task's own limits come back later; its fds may sit anywhere below our hard limit.
@@ -228,8 +231,10 @@ enum RestoreChild {
         report.exeFd = try openHelper(plan.exePath, O_RDONLY, spare)
         for (id, f) in plan.mappedFiles { report.mappedFds[id] = try openHelper(f.path, f.flags, spare) }
 
-        if chdir(plan.cwd) < 0 { throw fail("chdir", plan.cwd) }
-        if plan.root != "/" && chroot(plan.root) < 0 { throw fail("chroot", plan.root) }
+        if !plan.sharesParentFs {
+            if chdir(plan.cwd) < 0 { throw fail("chdir", plan.cwd) }
+            if plan.root != "/" && chroot(plan.root) < 0 { throw fail("chroot", plan.root) }
+        }
 
         let memfd = csys_sys_memfd_create("criu-restorer", CSYS_MFD_CLOEXEC)
         guard memfd >= 0 else { throw fail("memfd_create") }

@@ -97,11 +97,15 @@ public struct Restorer {
     private func treePlans(_ tree: TreeImages) throws -> [ChildPlan] {
         var plans: [ChildPlan] = []
         var index: [Int32: Int] = [:]
+        var fsSeen: [UInt32: Int32] = [:]
         for e in tree.entries {
             let pid = Int32(bitPattern: e.pid)
             var plan: ChildPlan
             if let images = tree.live[pid] {
                 plan = try childPlan(images)
+                let parentFs = tree.live[Int32(bitPattern: e.ppid)]?.ids.fsID
+                plan.cloneFlags = try SharedFs.cloneFlags(pid: pid, fsID: images.ids.fsID, parentFsID: plans.isEmpty ? nil : parentFs,
+                                                          seen: &fsSeen)
             } else {
                 plan = ChildPlan(sid: Int32(bitPattern: e.sid), pgid: Int32(bitPattern: e.pgid), pid: pid, umask: 0, cwd: "/",
                                  root: "/", fds: [], pagesPath: "", exePath: "", mappedFiles: [:], trampolineCandidates: [])
