@@ -27,6 +27,16 @@ enum TreeHelpers {
         for i in plans.indices.dropFirst() where plans[i].zombie == nil {
             let p = plans[i], pi = parent[i]!
             guard p.sid != p.pid && p.sid != plans[pi].sid else { continue }
+            // A leader that died but is not reaped yet is a zombie of the tree: it forks the members itself
+            // before it dies, as a session helper would (caught whole by transition tests).
+            if let zi = plans.firstIndex(where: { $0.pid == p.sid }), plans[zi].zombie != nil, parent[zi] == pi,
+               subreaper(plans[pi].pid), p.cloneFlags == 0 {
+                plans[pi].children.removeAll { $0 == i }
+                plans[zi].children.append(i)
+                plans[i].helperParent = p.sid
+                parent[i] = zi
+                continue
+            }
             if pids.contains(p.sid) {
                 throw EngineError("restore", pid: p.pid, reason: "is in session \(p.sid), whose leader is in the tree but not its ancestor; not supported")
             }

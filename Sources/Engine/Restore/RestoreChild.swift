@@ -90,7 +90,15 @@ enum RestoreChild {
     static func run(_ plans: [ChildPlan], _ index: Int, reportFd: Int32, shmem: [UInt64: Int32]) -> Never {
         let plan = plans[index]
         var fd = reportFd
-        if let z = plan.zombie { becomeZombie(z) }
+        if let z = plan.zombie {
+            if !plan.children.isEmpty {
+                // A dead session leader's members were forked by it: so are theirs now, before it dies.
+                _ = csys_prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
+                if plan.sid == plan.pid && setsid() < 0 { _exit(125) }
+                do { try forkChildren(plans, plan, reportFd: reportFd, shmem: shmem) } catch { _exit(125) }
+            }
+            becomeZombie(z)
+        }
         if plan.helper != nil {
             TreeHelpers.run(plan) { try forkChildren(plans, plan, reportFd: reportFd, shmem: shmem) }
         }
@@ -145,8 +153,9 @@ enum RestoreChild {
     /// process group from us once all siblings exist (group leaders first), since a group's leader may be
     /// a later sibling.
     private static func forkChildren(_ plans: [ChildPlan], _ plan: ChildPlan, reportFd: Int32, shmem: [UInt64: Int32]) throws {
-        // Members of a session whose leader is gone come back to us when its helper exits.
-        if plan.children.contains(where: { plans[$0].helper == .session }) {
+        // Members of a session whose leader is gone come back to us when its helper (or the zombie
+        // leader) exits.
+        if plan.children.contains(where: { plans[$0].helper == .session || (plans[$0].zombie != nil && !plans[$0].children.isEmpty) }) {
             _ = csys_prctl(Restorer.prSetChildSubreaper, 1, 0, 0, 0)
         }
         for ci in plan.children {
