@@ -11,6 +11,8 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case dumpAfterFiles = 5
     case dumpBeforeFinish = 6
     case dumpAfterFirstTask = 7
+    /// the tree was checked for state shared across processes (CLONE_FILES/FS/SIGHAND/VM)
+    case dumpAfterSharingCheck = 8
     // restore
     case restoreAfterRead = 101
     case restoreAfterFork = 102
@@ -19,6 +21,8 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case restoreBeforeResume = 105
     case restoreAfterThreads = 106
     case restoreAfterFirstTask = 107
+    /// every task forked and every helper task (dead session/group leaders) gone again
+    case restoreAfterHelpers = 108
 }
 
 public struct Faults: Sendable {

@@ -18,6 +18,9 @@ struct Restore: ParsableCommand {
     @Flag(name: [.customShort("j"), .customLong("shell-job")], help: "The process was a shell job: give it our terminal.")
     var shellJob = false
 
+    @Flag(name: .customLong("restore-sibling"), help: "Restore the root as a sibling of criu (a child of criu's parent); criu does not wait for it.")
+    var sibling = false
+
     @Flag(name: .customLong("leave-stopped"), help: "Leave the restored process stopped.")
     var leaveStopped = false
 
@@ -34,6 +37,7 @@ struct Restore: ParsableCommand {
         o.detached = detached
         o.leaveStopped = leaveStopped
         o.shellJob = shellJob
+        o.sibling = sibling
         o.timeoutSeconds = timeout
         o.faults = Faults.fromEnvironment()
         let pid: Int32
@@ -56,7 +60,8 @@ struct Restore: ParsableCommand {
         }
         log.info("Restore finished successfully, pid \(pid)")
         if let statusFd { signalReady(statusFd) }
-        if detached { return }
+        // A sibling is our parent's child: only our parent can wait for it.
+        if detached || sibling { return }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { throw ExitCode(1) }

@@ -30,7 +30,9 @@ public struct Dumper {
         stats.freezingMicros = UInt32(clamping: frozenAt - t0)
         do {
             try options.faults.check(.dumpAfterSeize)
-            try dumpTree(tree, dir: dir, stats: &stats)
+            let fsParent = try SharedTaskState.check(tree.compactMap { $0.task == nil ? nil : ($0.pid, $0.ppid) })
+            try options.faults.check(.dumpAfterSharingCheck)
+            try dumpTree(tree, fsParent: fsParent, dir: dir, stats: &stats)
             try options.faults.check(.dumpBeforeFinish)
         } catch {
             dir.removeWritten()
@@ -67,7 +69,9 @@ public struct Dumper {
         if let first { throw first }
     }
 
-    private func dumpTree(_ tree: [TreeTask], dir: ImageDir, stats: inout DumpStats) throws {
+    private func dumpTree(_ tree: [TreeTask], fsParent: [Int32: Int32], dir: ImageDir, stats: inout DumpStats) throws {
+        // A child sharing its parent's fs (CLONE_FS) gets the parent's fs_id.
+        var fsIDs: [Int32: UInt32] = [:]
         let files = FileDumpContext(pid: options.pid, options: options.files)
         let shared = SharedFiles()
         files.treeIds = Set(tree.flatMap { t in [t.pid] + (t.task?.threads.map(\.tid) ?? []) })
@@ -80,7 +84,9 @@ public struct Dumper {
             ps.pgid = UInt32(t.pgid)
             ps.sid = UInt32(t.sid)
             if let task = t.task {
-                let (threads, ids) = try dumpSeized(task, index: UInt32(i + 1), files: files, shared: shared, dir: dir,
+                let fsID = fsParent[t.pid].flatMap { fsIDs[$0] } ?? UInt32(i + 1)
+                fsIDs[t.pid] = fsID
+                let (threads, ids) = try dumpSeized(task, index: UInt32(i + 1), fsID: fsID, files: files, shared: shared, dir: dir,
                                                     stats: &stats)
                 ps.threads = threads
                 if rootIds == nil { rootIds = ids }
@@ -106,7 +112,7 @@ public struct Dumper {
     }
 
     /// Dumps one live task; returns its thread list and kernel-object ids.
-    private func dumpSeized(_ task: SeizedTask, index: UInt32, files: FileDumpContext, shared: SharedFiles, dir: ImageDir,
+    private func dumpSeized(_ task: SeizedTask, index: UInt32, fsID: UInt32, files: FileDumpContext, shared: SharedFiles, dir: ImageDir,
                             stats: inout DumpStats) throws -> ([UInt32], TaskKobjIdsEntry) {
         let pid = task.pid
         let t = task.mainThread
@@ -176,7 +182,8 @@ public struct Dumper {
         stats.memwriteMicros = stats.memdumpMicros
         try options.faults.check(.dumpAfterMemory)
 
-        let ids = TaskDump.ids(index: index)
+        var ids = TaskDump.ids(index: index)
+        ids.fsID = fsID
         try dir.write("core-\(pid).img", .core, [core])
         for (tid, c) in threadCores { try dir.write("core-\(tid).img", .core, [c]) }
         try dir.write("mm-\(pid).img", .mm, [mm])

@@ -25,7 +25,22 @@ enum TreeCollector {
             let rootTask = try seize(root, timeout: timeout)
             out.append(try describe(root, rootTask))
             var next = 0
-            while next < out.count {
+            var rescans = 0
+            while true {
+                if next == out.count {
+                    // A child subreaper (or a pid namespace's init) gains orphans from any descendant that
+                    // exits, frozen or not: one that died between our reading its parent's children and
+                    // seizing it handed its own children up to a task we had already read. Read every
+                    // task's children again until nothing new appears.
+                    let before = out.count
+                    for t in out where t.task != nil {
+                        let kids = (try? Tasks.children(pid: t.pid)) ?? []
+                        if kids.contains(where: { k in !out.contains { $0.pid == k } }) { next = out.firstIndex { $0.pid == t.pid }!; break }
+                    }
+                    if next == before { break }
+                    rescans += 1
+                    if rescans > 1000 { throw EngineError("dump", pid: root, reason: "the tree kept changing while it was frozen") }
+                }
                 let t = out[next]
                 next += 1
                 guard t.task != nil else { continue }
@@ -60,6 +75,11 @@ enum TreeCollector {
     }
 
     private static func seize(_ pid: Int32, timeout: Duration) throws -> SeizedTask {
+        // Another tracer's stop (a debugger) is not ours to undo, and seize would only say EPERM.
+        if let st = try? Status.read(pid: pid), st.tracerPid != 0 {
+            throw EngineError("dump", pid: pid, reason: "is traced by pid \(st.tracerPid) (a debugger or another tracer); detach it first")
+        }
+        try VforkCheck.refuse(pid)
         do { return try SeizedTask.seize(pid, timeout: timeout) } catch {
             throw EngineError.wrap(error, "seize", pid: pid)
         }

@@ -46,7 +46,13 @@ enum TtyFile: FileKind {
         } else {
             infoId = context.newId()
             context.ids[infoKey] = infoId
-            try context.addImage("tty-info.img", ImageKind.byName("TTY_INFO")!, try info(local, id: infoId, index: index, master: master, fd: fd))
+            var entry = try info(local, id: infoId, index: index, master: master, fd: fd)
+            if !master, let mfd = masters[index] {
+                let lm = try context.takeFd(mfd)
+                defer { close(lm) }
+                (entry.sid, entry.pgrp) = TtyCtty.dumpSession(master: lm)
+            }
+            try context.addImage("tty-info.img", ImageKind.byName("TTY_INFO")!, entry)
         }
         var t = TtyFileEntry()
         t.id = context.newId()

@@ -32,6 +32,13 @@ struct ChildPlan {
     var fileImages = FileImages()
     /// file id -> (memfd inode id, open flags) for memfd-backed VMAs (MemfdMapping)
     var mappedMemfds: [UInt32: (inode: UInt32, flags: Int32)] = [:]
+    /// A helper standing in for a dead session or group leader (Helpers.swift); not a dumped task.
+    var helper: HelperKind? = nil
+    /// Forked by the session helper at this pid; the task belongs to its dumped parent once it exits.
+    var helperParent: Int32? = nil
+    /// Extra clone flags the parent forks this task with (CLONE_FS: it shares the parent's fs).
+    var cloneFlags: UInt64 = 0
+    var sharesParentFs: Bool { cloneFlags & UInt64(CSYS_CLONE_FS) != 0 }
 }
 
 /// What the child reports back through the pipe.
@@ -85,12 +92,25 @@ enum RestoreChild {
     static func run(_ plans: [ChildPlan], _ index: Int, reportFd: Int32, shared: TreeObjects) -> Never {
         let plan = plans[index]
         var fd = reportFd
-        if let z = plan.zombie { becomeZombie(z) }
+        if let z = plan.zombie {
+            if !plan.children.isEmpty {
+                // A dead session leader's members were forked by it: so are theirs now, before it dies.
+                _ = csys_prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
+                if plan.sid == plan.pid && setsid() < 0 { _exit(125) }
+                do { try forkChildren(plans, plan, reportFd: reportFd, shared: shared) } catch { _exit(125) }
+            }
+            becomeZombie(z)
+        }
+        if plan.helper != nil {
+            TreeHelpers.run(plan) { try forkChildren(plans, plan, reportFd: reportFd, shared: shared) }
+        }
         do {
+            if let h = plan.helperParent { try TreeHelpers.awaitReparent(from: h) }
             _ = csys_prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
             var objects = shared
             let targets = try setup(plan, isRoot: index == 0, reportFd: &fd, shared: &objects)
             try forkChildren(plans, plan, reportFd: fd, shared: objects)
+            try TtyCtty.foreground(plan.fds, plan.fileImages)
             let report = try prepare(plan, reportFd: fd, targets: targets, shared: objects)
             send(fd, "\(plan.pid) " + report.encode() + "\n")
         } catch {
@@ -135,8 +155,13 @@ enum RestoreChild {
     /// process group from us once all siblings exist (group leaders first), since a group's leader may be
     /// a later sibling.
     private static func forkChildren(_ plans: [ChildPlan], _ plan: ChildPlan, reportFd: Int32, shared: TreeObjects) throws {
+        // Members of a session whose leader is gone come back to us when its helper (or the zombie
+        // leader) exits.
+        if plan.children.contains(where: { plans[$0].helper == .session || (plans[$0].zombie != nil && !plans[$0].children.isEmpty) }) {
+            _ = csys_prctl(Restorer.prSetChildSubreaper, 1, 0, 0, 0)
+        }
         for ci in plan.children {
-            let ret = forkAtPid(plans[ci].pid)
+            let ret = plans[ci].cloneFlags == 0 ? forkAtPid(plans[ci].pid) : cloneAtPid(plans[ci].pid, flags: plans[ci].cloneFlags)
             if ret == 0 { run(plans, ci, reportFd: reportFd, shared: shared) }
             if ret < 0 {
                 let e = errno
@@ -151,6 +176,7 @@ enum RestoreChild {
                                   reason: "the group's leader is not a restored ancestor or sibling in this session")
             }
         }
+        try TreeHelpers.finish(plans, plan)
     }
 
     private static func send(_ fd: Int32, _ text: String) {
@@ -179,7 +205,7 @@ enum RestoreChild {
                 usleep(100)
             }
         }
-        _ = umask(mode_t(plan.umask))
+        if !plan.sharesParentFs { _ = umask(mode_t(plan.umask)) }
 
         let targets = Set(plan.fds.map(\.fd))
         // The task's own limits come back later; its fds may sit anywhere below our hard limit.
@@ -209,6 +235,7 @@ enum RestoreChild {
         images.sharedMemfds = shared.memfds
         images.deadPidfds = shared.deadPidfds
         try FdPlacement.place(plan.fds, images: images, spare: spare, inherited: inherited)
+        try TtyCtty.acquire(plan.fds, images)
         return targets
     }
 
@@ -229,8 +256,10 @@ enum RestoreChild {
             report.mappedFds[id] = try openHelper("/proc/self/fd/\(fd)", m.flags, spare)
         }
 
-        if chdir(plan.cwd) < 0 { throw fail("chdir", plan.cwd) }
-        if plan.root != "/" && chroot(plan.root) < 0 { throw fail("chroot", plan.root) }
+        if !plan.sharesParentFs {
+            if chdir(plan.cwd) < 0 { throw fail("chdir", plan.cwd) }
+            if plan.root != "/" && chroot(plan.root) < 0 { throw fail("chroot", plan.root) }
+        }
 
         let memfd = csys_sys_memfd_create("criu-restorer", CSYS_MFD_CLOEXEC)
         guard memfd >= 0 else { throw fail("memfd_create") }

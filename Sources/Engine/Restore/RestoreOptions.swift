@@ -5,6 +5,8 @@ public struct RestoreOptions: Sendable {
     public var detached = false
     public var leaveStopped = false
     public var shellJob = false
+    /// Create the root as a sibling of criu (a child of criu's parent), not as criu's child.
+    public var sibling = false
     public var timeoutSeconds = 10
     public var faults = Faults(environment: nil)
 

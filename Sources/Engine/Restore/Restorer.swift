@@ -28,6 +28,11 @@ public struct Restorer {
                               reason: "pid \(id) is in use; restore into a fresh pid namespace (zdtm flavor ns) or free it")
         }
         var plans = try treePlans(tree)
+        // Helpers take the pids of dead leaders: those must be free too.
+        for p in plans where p.helper != nil && access("/proc/\(p.pid)", F_OK) == 0 {
+            throw EngineError("restore", pid: p.pid,
+                              reason: "pid \(p.pid) (a gone session or group leader, needed for a helper task) is in use; restore into a fresh pid namespace (zdtm flavor ns) or free it")
+        }
         for i in plans.indices { plans[i].fileImages.shellJob = options.shellJob }
         // Tasks orphaned by a failed restore come to us, so that we can reap them and free their pids.
         _ = csys_prctl(Self.prSetChildSubreaper, 1, 0, 0, 0)
@@ -53,6 +58,7 @@ public struct Restorer {
         let pidfds = PidfdFile.Holders()
         do {
             try options.faults.check(.restoreAfterFork)
+            if plans.contains(where: { $0.helper != nil }) { try options.faults.check(.restoreAfterHelpers) }
             for e in tree.entries {
                 let pid = Int32(bitPattern: e.pid)
                 guard let images = tree.live[pid], let report = reports[pid] else { continue }
@@ -104,11 +110,15 @@ public struct Restorer {
     private func treePlans(_ tree: TreeImages) throws -> [ChildPlan] {
         var plans: [ChildPlan] = []
         var index: [Int32: Int] = [:]
+        var fsSeen: [UInt32: Int32] = [:]
         for e in tree.entries {
             let pid = Int32(bitPattern: e.pid)
             var plan: ChildPlan
             if let images = tree.live[pid] {
                 plan = try childPlan(images)
+                let parentFs = tree.live[Int32(bitPattern: e.ppid)]?.ids.fsID
+                plan.cloneFlags = try SharedFs.cloneFlags(pid: pid, fsID: images.ids.fsID, parentFsID: plans.isEmpty ? nil : parentFs,
+                                                          seen: &fsSeen)
             } else {
                 plan = ChildPlan(sid: Int32(bitPattern: e.sid), pgid: Int32(bitPattern: e.pgid), pid: pid, umask: 0, cwd: "/",
                                  root: "/", fds: [], pagesPath: "", exePath: "", mappedFiles: [:], trampolineCandidates: [])
@@ -119,14 +129,11 @@ public struct Restorer {
                 // A file id the parent holds too is one description: take it from the parent.
                 let parentFds = Dictionary(plans[pi].fds.map { ($0.file.id, $0.fd) }, uniquingKeysWith: { a, _ in a })
                 for f in plan.fds { if let pfd = parentFds[f.file.id] { plan.inherited[f.file.id] = pfd } }
-                if plan.sid != plan.pid && plan.sid != plans[pi].sid {
-                    throw EngineError("restore", pid: pid,
-                                      reason: "is in session \(plan.sid), its parent in \(plans[pi].sid); tasks whose session leader is gone are not supported yet")
-                }
             }
             index[pid] = plans.count
             plans.append(plan)
         }
+        try TreeHelpers.insert(&plans) { tree.live[$0]?.core.tc.childSubreaper ?? false }
         return plans
     }
 
@@ -181,7 +188,7 @@ public struct Restorer {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw EngineError("pipe", errno: .init(rawValue: errno)) }
         let rootPid = plans[0].pid
-        let ret = forkAtPid(rootPid)
+        let ret = options.sibling ? forkSiblingAtPid(rootPid) : forkAtPid(rootPid)
         if ret == 0 {
             close(fds[0])
             RestoreChild.run(plans, 0, reportFd: fds[1], shared: shared)
@@ -214,11 +221,12 @@ public struct Restorer {
                 failure = EngineError("prepare task \(pid)", pid: pid, reason: msg)
             }
         }
-        if failure == nil, let missing = plans.first(where: { $0.zombieStatus == nil && reports[$0.pid] == nil }) {
+        if failure == nil, let missing = plans.first(where: { $0.zombieStatus == nil && $0.helper == nil && reports[$0.pid] == nil }) {
             failure = EngineError("prepare task \(missing.pid)", pid: missing.pid, reason: "task died before reporting")
         }
         if let failure {
-            for p in plans.reversed() { kill(p.pid, SIGKILL) }
+            // Helpers are not killed by pid: theirs may be reused already; they die with their parent.
+            for p in plans.reversed() where p.helper == nil { kill(p.pid, SIGKILL) }
             Self.reapAll()
             throw failure
         }

@@ -1,0 +1,62 @@
+import Glibc
+import CSys
+import Testing
+@testable import Engine
+
+/// The dump refuses processes that share an fd table, fs or address space; forked ones pass.
+@Suite struct SharedTaskStateTests {
+    /// A child created by clone3 with `flags`; it only sleeps (no Swift code runs after the clone).
+    static func spawn(_ flags: UInt64) -> pid_t {
+        var args = csys_clone_args()
+        args.flags = flags
+        args.exit_signal = UInt64(SIGCHLD)
+        let r = csys_sys_clone3(&args, MemoryLayout<csys_clone_args>.size)
+        if r == 0 {
+            alarm(60)
+            while true { pause() }
+        }
+        return pid_t(r)
+    }
+
+    static func reap(_ pid: pid_t) {
+        kill(pid, SIGKILL)
+        var st: Int32 = 0
+        waitpid(pid, &st, 0)
+    }
+
+    @Test func forkedProcessesShareNothing() throws {
+        let a = Self.spawn(0), b = Self.spawn(0)
+        defer { Self.reap(a); Self.reap(b) }
+        try #require(a > 0 && b > 0)
+        let me = getpid()
+        #expect(try SharedTaskState.check([(me, 1), (a, me), (b, me)]).isEmpty)
+    }
+
+    @Test func fsSharedWithTheParentIsRecordedForTheRestore() throws {
+        let a = Self.spawn(0), b = Self.spawn(UInt64(CSYS_CLONE_FS))
+        defer { Self.reap(a); Self.reap(b) }
+        try #require(a > 0 && b > 0)
+        let me = getpid()
+        #expect(try SharedTaskState.check([(me, 1), (a, me), (b, me)]) == [b: me])
+    }
+
+    @Test func fsSharedWithANonParentIsRefused() throws {
+        let a = Self.spawn(0), b = Self.spawn(UInt64(CSYS_CLONE_FS))
+        defer { Self.reap(a); Self.reap(b) }
+        try #require(a > 0 && b > 0)
+        let me = getpid()
+        // As if b were a's child: its fs is shared with me, not with its parent.
+        let e = try #require(throws: EngineError.self) { try SharedTaskState.check([(me, 1), (a, me), (b, a)]) }
+        #expect("\(e)".contains("CLONE_FS") && "\(e)".contains("not its parent"), "\(e)")
+    }
+
+    @Test func aSharedFdTableIsRefusedNamingBothPids() throws {
+        let a = Self.spawn(0), b = Self.spawn(UInt64(CSYS_CLONE_FILES))
+        defer { Self.reap(a); Self.reap(b) }
+        try #require(a > 0 && b > 0)
+        let me = getpid()
+        let e = try #require(throws: EngineError.self) { try SharedTaskState.check([(a, me), (me, 1), (b, me)]) }
+        let text = "\(e)"
+        #expect(text.contains("\(b)") && text.contains("\(me)") && text.contains("CLONE_FILES"), "\(text)")
+    }
+}
