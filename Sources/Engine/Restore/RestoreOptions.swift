@@ -5,6 +5,8 @@ public struct RestoreOptions: Sendable {
     public var detached = false
     public var leaveStopped = false
     public var shellJob = false
+    /// --inherit-fd: key -> criu's fd that stands in for that file (InheritFd).
+    public var inheritFds: [String: Int32] = [:]
     public var timeoutSeconds = 10
     public var faults = Faults(environment: nil)
 

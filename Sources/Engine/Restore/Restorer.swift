@@ -29,6 +29,8 @@ public struct Restorer {
         }
         var plans = try treePlans(tree)
         for i in plans.indices { plans[i].fileImages.shellJob = options.shellJob }
+        let inherit = try InheritFd.park(options.inheritFds, targets: Set(plans.flatMap { $0.fds.map(\.fd) }))
+        for i in plans.indices { plans[i].fileImages.inheritFds = inherit }
         // Tasks orphaned by a failed restore come to us, so that we can reap them and free their pids.
         _ = csys_prctl(Self.prSetChildSubreaper, 1, 0, 0, 0)
         let shmem = try SharedMemory.create(tree.sharedMemory)
@@ -48,6 +50,7 @@ public struct Restorer {
             }
             try options.faults.check(.restoreBeforeResume)
             for p in held.reversed() { try p.resume() }
+            LinkRemap.cleanUp(plans.map(\.fileImages))
             writeStats(dir, forking: forked - forkStart, total: Clock.micros() - t0, pages: held.reduce(0) { $0 + $1.pages })
         } catch {
             // Children first are not needed: each restored task dies with its parent (PDEATHSIG) until it
@@ -125,6 +128,7 @@ public struct Restorer {
             let id = UInt32(truncatingIfNeeded: v.shmid)
             mapped[id] = (path(images, id), Int32(bitPattern: v.hasFdflags ? v.fdflags : UInt32(O_RDONLY)))
         }
+        for id in Set(mapped.keys).union([images.mm.exeFileID]) { try RegularFileCheck.verify(path: images.files[id], what: "check mapped file") }
         return ChildPlan(
             sid: Int32(bitPattern: images.pstree.sid), pgid: Int32(bitPattern: images.pstree.pgid), pid: images.pid,
             umask: images.fs.hasUmask ? images.fs.umask : 0o022,
