@@ -48,6 +48,12 @@ struct GhostContents {
     /// Adds ghost-file-ID.img to the dump (chunked when the file has holes).
     func write(name: String, context: FileDumpContext) throws {
         var g = entry
+        if g.mode & S_IFMT == S_IFDIR {
+            // A directory has no contents to save.
+            g.chunks = false
+            try context.addImage(name, ImageKind.byName("GHOST_FILE")!, g)
+            return
+        }
         let sparse = chunks.count != 1 || chunks[0].off != 0 || UInt64(chunks[0].data.count) != g.size
         g.chunks = sparse
         if !sparse {

@@ -79,7 +79,11 @@ enum RegularFile: FileKind {
     static func open(path: String, _ r: RegFileEntry, stat st: stat) throws -> Int32 {
         let flags = Int32(bitPattern: r.flags) & ~(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC)
         let fd = csys_open(path, flags, 0)
-        guard fd >= 0 else { throw EngineError("open file", path: path, errno: .init(rawValue: errno)) }
+        guard fd >= 0 else {
+            let e = errno
+            let why = e == EINVAL && flags & CSYS_O_DIRECT != 0 ? "the filesystem refuses O_DIRECT here" : nil
+            throw EngineError("open file", path: path, errno: .init(rawValue: e), reason: why)
+        }
         if r.pos != 0 {
             // Devices and directories may refuse to seek; only a regular file's position must come back.
             if lseek(fd, off_t(r.pos), SEEK_SET) < 0 && st.st_mode & S_IFMT == S_IFREG {
