@@ -29,7 +29,7 @@ struct Dump: ParsableCommand {
     @Flag(name: .customLong("link-remap"), help: "Link a deleted file that still has other links back under a temporary name.")
     var linkRemap = false
 
-    @Option(name: .customLong("external"), help: "An external resource; file[MNT_ID:INODE] (hex) marks a file restore takes from --inherit-fd.")
+    @Option(name: .customLong("external"), help: "An external resource: file[MNT_ID:INODE] or tty[RDEV:DEV] (hex), restored from --inherit-fd.")
     var external: [String] = []
 
     @Option(name: .customLong("status-fd"), help: "Write one zero byte to this fd when the dump is done.")

@@ -4,8 +4,8 @@ import Images
 
 /// `criu restore --inherit-fd fd[N]:KEY`: criu's own fd N stands in for the dumped file named KEY, as
 /// CRIU defines the keys: `pipe:[INODE]` for a pipe (how container runtimes hand their stdio pipes to
-/// a restored container), `socket:[INODE]` for a unix socket, `file[MNT_ID:INODE]` for a file dumped
-/// with --external, or a file's path without its leading slash.
+/// a restored container), `socket:[INODE]` for a unix socket, `file[MNT_ID:INODE]` for a file and
+/// `tty[RDEV:DEV]` for a terminal dumped with --external, or a file's path without its leading slash.
 public enum InheritFd {
     /// Parses `fd[N]:KEY`.
     public static func parse(_ spec: String) throws -> (fd: Int32, key: String) {
@@ -34,8 +34,11 @@ public enum InheritFd {
     }
 
     /// CRIU's key for a dumped file, nil for kinds that cannot be inherited.
-    static func keys(_ e: FileEntry) -> [String] {
+    static func keys(_ e: FileEntry, _ images: FileImages) -> [String] {
         switch e.type {
+        case .tty:
+            guard let i = images.ttyInfos[e.tty.ttyInfoID], i.type == .extTty else { return [] }
+            return [ExternalFile.ttyKey(i)]
         case .reg:
             if e.reg.ext { return [e.reg.name] }
             // CRIU's key is the path without its leading slash; the full path is accepted too.
@@ -50,14 +53,14 @@ public enum InheritFd {
     /// position, as CRIU does), anything else is the inherited description itself.
     static func open(_ e: FileEntry, context: FileRestoreContext) throws -> Int32? {
         guard !context.images.inheritFds.isEmpty,
-              let have = keys(e).lazy.compactMap({ context.images.inheritFds[$0] }).first else { return nil }
+              let have = keys(e, context.images).lazy.compactMap({ context.images.inheritFds[$0] }).first else { return nil }
         if e.type == .reg {
             var st = stat()
             guard fstat(have, &st) == 0 else { throw EngineError("inherited fd for file", path: e.reg.name, errno: .init(rawValue: errno)) }
             return try RegularFile.open(path: "/proc/self/fd/\(have)", e.reg, stat: st)
         }
         let n = csys_fcntl(have, F_DUPFD_CLOEXEC, 0)
-        guard n >= 0 else { throw EngineError("inherited fd", errno: .init(rawValue: errno), reason: keys(e).first) }
+        guard n >= 0 else { throw EngineError("inherited fd", errno: .init(rawValue: errno), reason: keys(e, context.images).first) }
         return n
     }
 }

@@ -24,6 +24,7 @@ enum TtyFile: FileKind {
 
     static func dump(_ fd: OpenFd, context: FileDumpContext) throws -> UInt32 {
         if CttyFile.isCtty(fd.stat) { return try CttyFile.dump(fd, context: context) }
+        if let key = ExternalFile.ttyKey(fd, context: context) { return try ExternalFile.dumpTty(fd, key: key, context: context) }
         let local = try context.takeFd(fd.fd)
         defer { close(local) }
         let master = isMaster(fd.stat)
@@ -134,8 +135,11 @@ enum TtyFile: FileKind {
             throw EngineError("restore terminal", reason: "tty-info entry \(t.ttyInfoID) is missing")
         }
         if info.type == .ctty { return try CttyFile.open(f, context: context) }
+        if info.type == .extTty {
+            throw EngineError("restore terminal", reason: "it is external: pass --inherit-fd fd[N]:\(ExternalFile.ttyKey(info))")
+        }
         let old = info.pty.index
-        let inImages = context.images.ttyInfos.values.contains { $0.type != .ctty && $0.pty.index == old && isMasterRdev($0.rdev) }
+        let inImages = context.images.ttyInfos.values.contains { $0.type == .pty && $0.pty.index == old && isMasterRdev($0.rdev) }
         if !inImages {
             // The invoking terminal of a shell job: ours stands in for it (--shell-job).
             guard context.images.shellJob else {
@@ -174,7 +178,7 @@ enum TtyFile: FileKind {
         guard csys_ioctl(m, CSYS_TIOCSPTLCK, &unlock) == 0, csys_ioctl(m, CSYS_TIOCGPTN, &index) == 0 else {
             throw EngineError("unlock new pty", errno: .init(rawValue: errno))
         }
-        let infos = context.images.ttyInfos.values.filter { $0.type != .ctty && $0.pty.index == old }
+        let infos = context.images.ttyInfos.values.filter { $0.type == .pty && $0.pty.index == old }
         let mInfo = infos.first { isMasterRdev($0.rdev) }, sInfo = infos.first { !isMasterRdev($0.rdev) }
         let slave = try TtyTermios.openSlave(master: m)
         defer { close(slave) }

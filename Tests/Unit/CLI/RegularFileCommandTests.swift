@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import CSys
 
 /// Regular-file checks that need a step between dump and restore (changing the file, handing criu a
 /// fd): real `sleep` processes holding a file or pipe on fd 3, started and killed here.
@@ -168,6 +169,48 @@ import Foundation
         defer { kill(pid, SIGKILL) }
         #expect(try fdLink(pid, 3) == other)
         #expect(try fdPos(pid, 3) == "pos:\t7")
+    }
+
+    /// A pty pair of ours: (master, slave, slave path).
+    func openPty() throws -> (Int32, Int32, String) {
+        let m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        var unlock: Int32 = 0, index: UInt32 = 0
+        try #require(m >= 0 && csys_ioctl(m, CSYS_TIOCSPTLCK, &unlock) == 0 && csys_ioctl(m, CSYS_TIOCGPTN, &index) == 0)
+        let path = "/dev/pts/\(index)"
+        let s = open(path, O_RDWR | O_NOCTTY)
+        try #require(s >= 0)
+        return (m, s, path)
+    }
+
+    @Test func externalTerminalComesFromInheritFd() throws {
+        let d = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let (m, s, _) = try openPty()
+        defer { close(m); close(s) }
+        var st = stat()
+        #expect(fstat(s, &st) == 0)
+        let key = "tty[\(String(UInt64(st.st_rdev), radix: 16)):\(String(UInt64(st.st_dev), radix: 16))]"
+        let p = try startSleeper(fd3: s, seek: false)
+        defer { p.stop() }
+
+        // Its master is ours, outside the task: refused unless named external.
+        let refused = try criu(["dump", "-t", String(p.pid), "-D", d])
+        #expect(refused.status == 1 && refused.err.contains("fd 3"), "\(refused.err)")
+        #expect(p.isRunning)
+        let dump = try criu(["dump", "-t", String(p.pid), "-D", d, "-o", "dump.log", "--external", key])
+        #expect(dump.status == 0, "\(dump.err)")
+        _ = p.reap()
+
+        var r = try criu(["restore", "-D", d, "-d", "-o", "restore.log"])
+        #expect(r.status == 1 && r.err.contains("--inherit-fd fd[N]:\(key)"), "\(r.err)")
+        let (m2, s2, path2) = try openPty()
+        defer { close(m2); close(s2) }
+        r = try criu(["restore", "-D", d, "-d", "-o", "restore.log", "--pidfile", "restored.pid",
+                      "--inherit-fd", "fd[0]:\(key)"], stdin: s2)
+        #expect(r.status == 0, "\(r.err)")
+        let pid = try restoredPid(d)
+        defer { kill(pid, SIGKILL) }
+        #expect(try fdLink(pid, 3) == path2)
     }
 
     @Test func badInheritFdIsOneLine() throws {
