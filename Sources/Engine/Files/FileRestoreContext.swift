@@ -16,6 +16,8 @@ struct FileImages {
     var linkRemaps: [UInt32: UInt32] = [:]
     /// --inherit-fd key -> a fd of ours (parked off every task's numbers) that stands in for that file
     var inheritFds: [String: Int32] = [:]
+    /// remap id -> the ghost file the restorer made for the whole tree (GhostFile.prepare)
+    var ghostPaths: [UInt32: String] = [:]
     var files: [UInt32: FileEntry] = [:]
     var ttyInfos: [UInt32: TtyInfoEntry] = [:]
     /// memfd inode id -> entry and its data ranges (offset, bytes)

@@ -82,33 +82,13 @@ enum GhostFile: FileKind {
         }
         let r = e.reg
         let key = "ghost:\(remap)"
-        if context.done.insert(key).inserted {
-            // A directory the file sat in may be gone too: made for the restore, removed after it.
-            try TempPaths.makeParents(r.name, context: context)
+        if let made = context.images.ghostPaths[remap] {
+            context.paths[key] = made
+        } else if context.done.insert(key).inserted {
+            let tmp = try materialize(r.name, remap: remap, ghost, context: context)
             let isDir = ghost.entry.mode & S_IFMT == S_IFDIR
-            let tmp: String
-            if isDir && TempPaths.made(r.name, context: context) {
-                // Made above as the parent of another ghost: it is this directory.
-                tmp = r.name
-                _ = chmod(tmp, mode_t(ghost.entry.mode & 0o7777))
-                _ = chown(tmp, ghost.entry.uid, ghost.entry.gid)
-            } else {
-                // Under its old name when that is free, so the fd reads as before; else beside it.
-                tmp = (try? create(r.name, ghost)) != nil ? r.name : "\(r.name).cr.\(String(remap, radix: 16)).ghost"
-                if tmp != r.name {
-                    do { try create(tmp, ghost) } catch { TempPaths.sweep(context); throw error }
-                }
-            }
             context.paths[key] = tmp
-            context.finishers.append { _ in
-                if isDir {
-                    // Other ghosts may still sit in it: it goes with the made directories.
-                    TempPaths.removeLater(tmp, context: context)
-                } else if unlink(tmp) < 0 {
-                    throw EngineError("remove restored deleted file", path: tmp, errno: .init(rawValue: errno))
-                }
-                TempPaths.sweep(context)
-            }
+            context.finishers.append { _ in try remove(tmp, isDir: isDir, context: context) }
         }
         let tmp = context.paths[key]!
         let flags = Int32(bitPattern: r.flags) & ~(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC)
@@ -120,6 +100,65 @@ enum GhostFile: FileKind {
         }
         try FileOwner.restore(fd, r.fown, flags: r.flags)
         return fd
+    }
+
+    /// Makes the file (or directory) standing for ghost `remap`: under its old name when that is free,
+    /// so the fd reads as before, else beside it. Missing directories above it are made too.
+    static func materialize(_ name: String, remap: UInt32, _ ghost: GhostContents, context: FileRestoreContext) throws -> String {
+        try TempPaths.makeParents(name, context: context)
+        if ghost.entry.mode & S_IFMT == S_IFDIR && TempPaths.made(name, context: context) {
+            // Made above as the parent of another ghost: it is this directory.
+            _ = chmod(name, mode_t(ghost.entry.mode & 0o7777))
+            _ = chown(name, ghost.entry.uid, ghost.entry.gid)
+            return name
+        }
+        if (try? create(name, ghost)) != nil { return name }
+        let tmp = "\(name).cr.\(String(remap, radix: 16)).ghost"
+        do { try create(tmp, ghost) } catch { TempPaths.sweep(context); throw error }
+        return tmp
+    }
+
+    /// Removes a made ghost; a directory waits until the ghosts in it are gone.
+    static func remove(_ path: String, isDir: Bool, context: FileRestoreContext) throws {
+        if isDir {
+            TempPaths.removeLater(path, context: context)
+        } else if unlink(path) < 0 && errno != ENOENT {
+            throw EngineError("remove restored deleted file", path: path, errno: .init(rawValue: errno))
+        }
+        TempPaths.sweep(context)
+    }
+
+    /// The tree's ghost files, made once by the restorer before any task is forked: tasks that opened
+    /// one deleted file each on their own then share its new inode too. Removed (`cleanUp`) once every
+    /// task holds its fds, before any of them runs, and on failure.
+    final class Prepared {
+        let context = FileRestoreContext(images: FileImages()) { $0 }
+        var paths: [UInt32: String] = [:]
+        var dirs: Set<String> = []
+
+        func cleanUp() {
+            for p in paths.values { try? GhostFile.remove(p, isDir: dirs.contains(p), context: context) }
+            paths = [:]
+            TempPaths.sweep(context)
+        }
+    }
+
+    static func prepare(_ images: [FileImages]) throws -> Prepared {
+        let out = Prepared()
+        do {
+            for fi in images {
+                for (fileId, remap) in fi.remaps.sorted(by: { $0.key < $1.key }) where out.paths[remap] == nil {
+                    guard let ghost = fi.ghosts[remap], let name = fi.files[fileId]?.reg.name else { continue }
+                    let p = try materialize(name, remap: remap, ghost, context: out.context)
+                    out.paths[remap] = p
+                    if ghost.entry.mode & S_IFMT == S_IFDIR { out.dirs.insert(p) }
+                }
+            }
+        } catch {
+            out.cleanUp()
+            throw error
+        }
+        return out
     }
 
     private static func create(_ path: String, _ ghost: GhostContents) throws {

@@ -31,6 +31,9 @@ public struct Restorer {
         for i in plans.indices { plans[i].fileImages.shellJob = options.shellJob }
         let inherit = try InheritFd.park(options.inheritFds, targets: Set(plans.flatMap { $0.fds.map(\.fd) }))
         for i in plans.indices { plans[i].fileImages.inheritFds = inherit }
+        let ghosts = try GhostFile.prepare(plans.map(\.fileImages))
+        defer { ghosts.cleanUp() }
+        for i in plans.indices { plans[i].fileImages.ghostPaths = ghosts.paths }
         // Tasks orphaned by a failed restore come to us, so that we can reap them and free their pids.
         _ = csys_prctl(Self.prSetChildSubreaper, 1, 0, 0, 0)
         let shmem = try SharedMemory.create(tree.sharedMemory)
@@ -49,8 +52,10 @@ public struct Restorer {
                 if held.count == 1 && tree.live.count > 1 { try options.faults.check(.restoreAfterFirstTask) }
             }
             try options.faults.check(.restoreBeforeResume)
-            for p in held.reversed() { try p.resume() }
+            // Every task holds its files: the names made for them go before any task runs.
+            ghosts.cleanUp()
             LinkRemap.cleanUp(plans.map(\.fileImages))
+            for p in held.reversed() { try p.resume() }
             writeStats(dir, forking: forked - forkStart, total: Clock.micros() - t0, pages: held.reduce(0) { $0 + $1.pages })
         } catch {
             // Children first are not needed: each restored task dies with its parent (PDEATHSIG) until it
