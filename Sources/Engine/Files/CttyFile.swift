@@ -2,11 +2,12 @@ import Glibc
 import CSys
 import Images
 
-/// /dev/tty and the controlling terminal it stands for. The session's terminal is recorded where CRIU
-/// records it, in the pty slave's tty-info (`sid`, `pgrp`: the session it controls and its foreground
-/// group); an fd on /dev/tty is a tty file whose tty-info has type CTTY. On restore the session leader
-/// makes the new slave its controlling terminal (TIOCSCTTY) when it opens it, or when it opens /dev/tty
-/// first; /dev/tty is then opened by name. A shell job's /dev/tty is criu's own terminal (--shell-job).
+/// /dev/tty: an fd on it is a tty file whose tty-info has type CTTY, as in CRIU. That tty-info also
+/// names the pty behind it (`pty.index`) with the session it controls and its foreground group (`sid`,
+/// `pgrp`, also set on the slave's own tty-info, where CRIU looks), so that a leader that holds only
+/// the master and /dev/tty gets its terminal back: restore makes the new slave its controlling
+/// terminal (TIOCSCTTY) before opening /dev/tty by name. A shell job's /dev/tty is criu's own
+/// terminal (--shell-job).
 enum CttyFile {
     static func isCtty(_ st: stat) -> Bool { TtyFile.major(st) == 5 && TtyFile.minor(st) == 0 }
 
@@ -22,6 +23,7 @@ enum CttyFile {
         }
         let index = (major - 136) * 256 + minor
         let masters = try TtyFile.ptyMasters(context)
+        let inTask = masters[index] != nil
         if let m = masters[index] {
             try ensureSlaveInfo(index: index, masterFd: m, rdev: dev_t(ttyNr), context: context)
         } else if !context.shellJob {
@@ -41,6 +43,12 @@ enum CttyFile {
             i.rdev = UInt32(truncatingIfNeeded: fd.stat.st_rdev)
             i.locked = false; i.exclusive = false; i.packetMode = false
             i.sid = 0; i.pgrp = 0
+            if inTask {
+                var pty = TtyPtyEntry()
+                pty.index = index
+                i.pty = pty
+                try markSession(&i, index: index, context: context)
+            }
             try context.addImage("tty-info.img", ImageKind.byName("TTY_INFO")!, i)
         }
         let local = try context.takeFd(fd.fd)
@@ -101,10 +109,8 @@ enum CttyFile {
     static func open(_ f: FileEntry, context: FileRestoreContext) throws -> Int32 {
         let t = f.tty
         let session = getsid(0)
-        let ctty = context.images.ttyInfos.values.first {
-            !TtyFile.isMasterRdev($0.rdev) && $0.type == .pty && $0.sid != 0 && Int32(bitPattern: $0.sid) == session
-        }
-        if let ctty, session == getpid() && !hasCtty() {
+        let ctty = context.images.ttyInfos[t.ttyInfoID].flatMap { $0.hasPty && $0.sid != 0 ? $0 : nil }
+        if let ctty, Int32(bitPattern: ctty.sid) == session && session == getpid() && !hasCtty() {
             let pair = try TtyFile.pairFor(ctty.pty.index, context: context)
             let path = "/dev/pts/\(pair.index)"
             let s = csys_open(path, O_RDWR | O_NOCTTY | O_CLOEXEC, 0)

@@ -48,9 +48,7 @@ enum TtyFile: FileKind {
         } else {
             infoId = context.newId()
             context.ids[infoKey] = infoId
-            var i = try info(local, id: infoId, index: index, master: master, rdev: fd.stat.st_rdev)
-            if !master { try CttyFile.markSession(&i, index: index, context: context) }
-            try context.addImage("tty-info.img", ImageKind.byName("TTY_INFO")!, i)
+            try context.addImage("tty-info.img", ImageKind.byName("TTY_INFO")!, try info(local, id: infoId, index: index, master: master, fd: fd))
         }
         var t = TtyFileEntry()
         t.id = context.newId()
@@ -81,6 +79,10 @@ enum TtyFile: FileKind {
         }
         context.ptyMasters = out
         return out
+    }
+
+    private static func info(_ local: Int32, id: UInt32, index: UInt32, master: Bool, fd: OpenFd) throws -> TtyInfoEntry {
+        try info(local, id: id, index: index, master: master, rdev: fd.stat.st_rdev)
     }
 
     static func info(_ local: Int32, id: UInt32, index: UInt32, master: Bool, rdev: dev_t) throws -> TtyInfoEntry {
@@ -163,7 +165,6 @@ enum TtyFile: FileKind {
         let path = "/dev/pts/\(pair.index)"
         let s = csys_open(path, Int32(bitPattern: t.flags) & ~(O_CREAT | O_CLOEXEC) | O_NOCTTY | O_CLOEXEC, 0)
         guard s >= 0 else { throw EngineError("open pty slave", path: path, errno: .init(rawValue: errno)) }
-        do { try CttyFile.claim(info, slave: s) } catch { close(s); throw error }
         try FileOwner.restore(s, t.fown, flags: t.flags)
         return s
     }
