@@ -46,6 +46,11 @@ enum MemoryPlanner {
             e.fd = -1
             var flags: UInt32 = vma.shared ? UInt32(MAP_SHARED) : UInt32(MAP_PRIVATE)
             let mnemonics = Set(vma.flags?.mnemonics ?? [])
+            // hugetlbfs pages (MAP_HUGETLB, MFD_HUGETLB memfds) would come back as normal pages.
+            if mnemonics.contains("ht") {
+                throw EngineError("dump memory", pid: pid, path: vma.path,
+                                  reason: "hugetlb mapping at \(hex(vma.start)) is not supported yet")
+            }
             if mnemonics.contains("gd") { flags |= mapGrowsdown }
             if mnemonics.contains("lo") { flags |= mapLocked }
             if mnemonics.contains("nr") { flags |= mapNoreserve }
@@ -87,10 +92,11 @@ enum MemoryPlanner {
                     throw EngineError("dump memory", pid: pid, path: path,
                                       reason: "SysV shared memory at \(hex(vma.start)) is not supported yet")
                 }
-                if deleted || vma.isMemfd {
+                if deleted && !vma.isMemfd {
                     throw EngineError("dump memory", pid: pid, path: path,
-                                      reason: "mapping of a deleted file or memfd at \(hex(vma.start)) is not supported yet")
+                                      reason: "mapping of a deleted file at \(hex(vma.start)) is not supported yet")
                 }
+                if vma.isMemfd { status |= VmaStatus.memfd }
                 let fdflags: UInt32 = vma.shared && vma.prot.contains(.write) ? UInt32(O_RDWR) : UInt32(O_RDONLY)
                 e.fdflags = fdflags
                 e.shmid = UInt64(try fileId(vma, fdflags))

@@ -64,7 +64,7 @@ public struct VMA: Equatable, Sendable {
     }
 
     /// memfd_create files are shown as "/memfd:NAME (deleted)".
-    public var isMemfd: Bool { path?.hasPrefix("/memfd:") ?? false }
+    public var isMemfd: Bool { isDeleted && (path?.hasPrefix("/memfd:") ?? false) }
 
     /// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS) is backed by an unlinked shmem file the
     /// kernel calls "/dev/zero"; a real /dev/zero mapping is never "(deleted)".
