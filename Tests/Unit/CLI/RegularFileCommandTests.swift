@@ -35,23 +35,43 @@ import CSys
         return Sleeper(pid: pid)
     }
 
-    /// criu with `stdin` as its fd 0 (the fd --inherit-fd hands over).
+    /// criu with `stdin` as its fd 0 (the fd --inherit-fd hands over). Spawned and reaped by pid, not
+    /// with Foundation's Process, whose SIGCHLD watcher may reap children of other tests in this process.
     func criu(_ args: [String], stdin: Int32? = nil) throws -> (status: Int32, err: String) {
         var dir = URL(fileURLWithPath: #filePath)
         while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
             dir = dir.deletingLastPathComponent()
         }
-        let p = Process()
-        p.executableURL = dir.appendingPathComponent(".build/debug/criu")
-        p.arguments = args
-        if let stdin { p.standardInput = FileHandle(fileDescriptor: stdin, closeOnDealloc: false) }
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: e, as: UTF8.self))
+        let bin = dir.appendingPathComponent(".build/debug/criu").path
+        var errPipe: [Int32] = [-1, -1]
+        guard pipe(&errPipe) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        var fa = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fa)
+        defer { posix_spawn_file_actions_destroy(&fa) }
+        if let stdin { posix_spawn_file_actions_adddup2(&fa, stdin, 0) } else { posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) }
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_adddup2(&fa, errPipe[1], 2)
+        posix_spawn_file_actions_addclose(&fa, errPipe[0])
+        var argv: [UnsafeMutablePointer<CChar>?] = ([bin] + args).map { strdup($0) }
+        argv.append(nil)
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, bin, &fa, nil, argv, environ)
+        close(errPipe[1])
+        defer { close(errPipe[0]) }
+        guard rc == 0 else { throw CocoaError(.executableLoad) }
+        var err: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(errPipe[0], $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            err += buf[0..<n]
+        }
+        var st: Int32 = 0
+        while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+        let status = st & 0x7f == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
+        return (status, String(decoding: err, as: UTF8.self))
     }
 
     func restoredPid(_ d: String) throws -> Int32 {
