@@ -26,6 +26,12 @@ struct Dump: ParsableCommand {
     @Option(name: .customLong("timeout"), help: "Seconds any single wait for the process may take.")
     var timeout: Int = 10
 
+    @Flag(name: .customLong("link-remap"), help: "Link a deleted file that still has other links back under a temporary name.")
+    var linkRemap = false
+
+    @Option(name: .customLong("external"), help: "An external resource: file[MNT_ID:INODE] or tty[RDEV:DEV] (hex), restored from --inherit-fd.")
+    var external: [String] = []
+
     @Option(name: .customLong("status-fd"), help: "Write one zero byte to this fd when the dump is done.")
     var statusFd: Int32?
 
@@ -45,6 +51,11 @@ struct Dump: ParsableCommand {
         o.after = leaveRunning ? .leaveRunning : leaveStopped ? .leaveStopped : .kill
         o.shellJob = shellJob
         o.timeoutSeconds = timeout
+        o.linkRemap = linkRemap
+        do { try o.setExternal(external) } catch {
+            log.error("\(error)")
+            throw ExitCode(1)
+        }
         if let ghostLimit, let n = Self.size(ghostLimit) { o.ghostLimit = n }
         o.faults = Faults.fromEnvironment()
         do {

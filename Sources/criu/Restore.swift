@@ -30,6 +30,18 @@ struct Restore: ParsableCommand {
     @Option(name: .customLong("status-fd"), help: "Write one zero byte to this fd when the process runs.")
     var statusFd: Int32?
 
+    @Flag(name: .customLong("link-remap"), help: "Accepted as CRIU does; link-remaps made at dump are used and removed anyway.")
+    var linkRemap = false
+
+    @Option(name: .customLong("inherit-fd"), help: "fd[N]:KEY: our fd N stands in for the dumped file KEY (pipe:[INODE], file[MNT:INODE], path).")
+    var inheritFd: [String] = []
+
+    func validate() throws {
+        for s in inheritFd {
+            do { _ = try InheritFd.parse(s) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
     func run() throws {
         let log = try setUpLogging(logFile: common.logFile, workDir: common.effectiveWorkDir,
                                    verbosity: common.verbosity, label: "restore")
@@ -39,6 +51,7 @@ struct Restore: ParsableCommand {
         o.shellJob = shellJob
         o.sibling = sibling
         o.timeoutSeconds = timeout
+        for s in inheritFd { let (fd, key) = try InheritFd.parse(s); o.inheritFds[key] = fd }
         o.faults = Faults.fromEnvironment()
         let pid: Int32
         do {

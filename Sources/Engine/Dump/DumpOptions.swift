@@ -12,6 +12,10 @@ public struct DumpOptions: Sendable {
         set { files.ghostLimit = newValue }
     }
     var files = FileDumpOptions()
+    /// --link-remap: link a deleted file that has other links back under a temporary name.
+    public var linkRemap: Bool { get { files.linkRemap } set { files.linkRemap = newValue } }
+    /// --external values; the file[MNT_ID:INODE] ones mark files restore takes from --inherit-fd.
+    public mutating func setExternal(_ values: [String]) throws { files.externalFiles = try ExternalFile.fileKeys(values) }
     /// Longest a single wait for the task may take.
     public var timeoutSeconds: Int = 10
     public var faults = Faults(environment: nil)

@@ -36,10 +36,12 @@ public struct Dumper {
             try options.faults.check(.dumpBeforeFinish)
         } catch {
             dir.removeWritten()
+            LinkRemap.rollBack()
             log.info("Dump of pid \(pid) failed, resuming its \(tree.count) tasks")
             TreeCollector.release(tree)
             throw error
         }
+        LinkRemap.keep()
         stats.frozenMicros = UInt32(clamping: Clock.micros() - frozenAt)
         try writeStats(stats, dir: dir)
         try finish(tree)

@@ -54,6 +54,8 @@ enum FdPlacement {
             let fd: Int32
             if let have = inherited[id] {
                 fd = have
+            } else if let have = try InheritFd.open(file, context: context) {
+                fd = have
             } else {
                 do { fd = try kind.open(file, context: context) } catch {
                     throw EngineError.wrap(error, "restore fd \(targets[0].fd)")

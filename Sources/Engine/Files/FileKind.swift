@@ -140,6 +140,8 @@ protocol FileKind {
 struct FileDumpOptions: Sendable {
     /// Largest deleted file whose contents are saved (--ghost-limit).
     var ghostLimit: UInt64 = 1 << 20
+    /// --link-remap, --external file[...] keys: see LinkRemap, ExternalFile.
+    var linkRemap = false, externalFiles: Set<String> = []
 }
 
 enum FileKinds {

@@ -10,8 +10,14 @@ struct FileImages {
     var fifoData: [UInt32: (size: UInt32, data: [UInt8])] = [:]
     /// file id -> remap id (ghost file) from remap-fpath.img
     var remaps: [UInt32: UInt32] = [:]
-    /// remap id -> ghost entry and contents
-    var ghosts: [UInt32: (entry: GhostFileEntry, data: [UInt8])] = [:]
+    /// remap id -> ghost entry and its data chunks (holes between them)
+    var ghosts: [UInt32: GhostContents] = [:]
+    /// file id -> id of the file entry of its link-remap (a hard link made at dump, --link-remap)
+    var linkRemaps: [UInt32: UInt32] = [:]
+    /// --inherit-fd key -> a fd of ours (parked off every task's numbers) that stands in for that file
+    var inheritFds: [String: Int32] = [:]
+    /// remap id -> the ghost file the restorer made for the whole tree (GhostFile.prepare)
+    var ghostPaths: [UInt32: String] = [:]
     var files: [UInt32: FileEntry] = [:]
     var ttyInfos: [UInt32: TtyInfoEntry] = [:]
     /// memfd inode id -> entry and its data ranges (offset, bytes)
@@ -47,26 +53,16 @@ struct FileImages {
         }
         if dir.exists("remap-fpath.img") {
             for r in try dir.readAll("remap-fpath.img", ImageKind.byName("REMAP_FPATH")!, as: RemapFilePathEntry.self) {
+                if r.remapType == .linked {
+                    out.linkRemaps[r.origID] = r.remapID
+                    continue
+                }
                 guard r.remapType == RemapType.ghost else {
                     throw EngineError("check images", path: dir.file("remap-fpath.img"),
-                                      reason: "remap of file \(r.origID) is \(r.remapType), only ghost files are supported")
+                                      reason: "remap of file \(r.origID) is \(r.remapType), only ghost and linked remaps are supported")
                 }
                 out.remaps[r.origID] = r.remapID
-                let name = "ghost-file-\(String(r.remapID, radix: 16)).img"
-                let reader = try dir.reader(name, ImageKind.byName("GHOST_FILE")!)
-                do {
-                    guard let g = try reader.next(GhostFileEntry.self) else {
-                        throw EngineError("check images", path: dir.file(name), reason: "no ghost file entry")
-                    }
-                    guard !g.chunks else {
-                        throw EngineError("check images", path: dir.file(name), reason: "chunked ghost files are not supported")
-                    }
-                    let data = try reader.readToEnd(what: "ghost file contents")
-                    if g.hasSize && UInt64(data.count) != g.size {
-                        throw EngineError("check images", path: dir.file(name), reason: "holds \(data.count) bytes, entry says \(g.size)")
-                    }
-                    out.ghosts[r.remapID] = (g, data)
-                } catch { throw EngineError.wrap(error, "read image \(name)") }
+                out.ghosts[r.remapID] = try GhostContents.read(dir, remapId: r.remapID)
             }
         }
         return out

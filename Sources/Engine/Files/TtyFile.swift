@@ -19,10 +19,12 @@ enum TtyFile: FileKind {
 
     static func matches(_ fd: OpenFd) -> Bool {
         guard case .path = fd.target, fd.fileType == S_IFCHR else { return false }
-        return isMaster(fd.stat) || isSlave(fd.stat)
+        return isMaster(fd.stat) || isSlave(fd.stat) || CttyFile.isCtty(fd.stat)
     }
 
     static func dump(_ fd: OpenFd, context: FileDumpContext) throws -> UInt32 {
+        if CttyFile.isCtty(fd.stat) { return try CttyFile.dump(fd, context: context) }
+        if let key = ExternalFile.ttyKey(fd, context: context) { return try ExternalFile.dumpTty(fd, key: key, context: context) }
         let local = try context.takeFd(fd.fd)
         defer { close(local) }
         let master = isMaster(fd.stat)
@@ -69,7 +71,7 @@ enum TtyFile: FileKind {
     }
 
     /// Pty index -> the task's fd of that master, found once per dump.
-    private static func ptyMasters(_ context: FileDumpContext) throws -> [UInt32: Int32] {
+    static func ptyMasters(_ context: FileDumpContext) throws -> [UInt32: Int32] {
         if let m = context.ptyMasters { return m }
         var out: [UInt32: Int32] = [:]
         for e in try Fds.list(pid: context.pid) {
@@ -86,10 +88,14 @@ enum TtyFile: FileKind {
     }
 
     private static func info(_ local: Int32, id: UInt32, index: UInt32, master: Bool, fd: OpenFd) throws -> TtyInfoEntry {
+        try info(local, id: id, index: index, master: master, rdev: fd.stat.st_rdev)
+    }
+
+    static func info(_ local: Int32, id: UInt32, index: UInt32, master: Bool, rdev: dev_t) throws -> TtyInfoEntry {
         var i = TtyInfoEntry()
         i.id = id
         i.type = .pty
-        i.rdev = UInt32(truncatingIfNeeded: fd.stat.st_rdev)
+        i.rdev = UInt32(truncatingIfNeeded: rdev)
         i.exclusive = false
         i.sid = 0
         i.pgrp = 0
@@ -136,8 +142,12 @@ enum TtyFile: FileKind {
         guard let info = context.images.ttyInfos[t.ttyInfoID] else {
             throw EngineError("restore terminal", reason: "tty-info entry \(t.ttyInfoID) is missing")
         }
+        if info.type == .ctty { return try CttyFile.open(f, context: context) }
+        if info.type == .extTty {
+            throw EngineError("restore terminal", reason: "it is external: pass --inherit-fd fd[N]:\(ExternalFile.ttyKey(info))")
+        }
         let old = info.pty.index
-        let inImages = context.images.ttyInfos.values.contains { $0.pty.index == old && isMasterRdev($0.rdev) }
+        let inImages = context.images.ttyInfos.values.contains { $0.type == .pty && $0.pty.index == old && isMasterRdev($0.rdev) }
         if !inImages {
             // The invoking terminal of a shell job: ours stands in for it (--shell-job).
             guard context.images.shellJob else {
@@ -166,7 +176,7 @@ enum TtyFile: FileKind {
     }
 
     /// The new pair standing for dumped pty `old`: master opened, unlocked, set up and filled once.
-    private static func pairFor(_ old: UInt32, context: FileRestoreContext) throws -> (master: Int32, index: UInt32) {
+    static func pairFor(_ old: UInt32, context: FileRestoreContext) throws -> (master: Int32, index: UInt32) {
         if let p = context.ptys[old] { return p }
         var m = csys_open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC, 0)
         guard m >= 0 else { throw EngineError("open /dev/ptmx", errno: .init(rawValue: errno)) }
@@ -175,7 +185,7 @@ enum TtyFile: FileKind {
         guard csys_ioctl(m, CSYS_TIOCSPTLCK, &unlock) == 0, csys_ioctl(m, CSYS_TIOCGPTN, &index) == 0 else {
             throw EngineError("unlock new pty", errno: .init(rawValue: errno))
         }
-        let infos = context.images.ttyInfos.values.filter { $0.pty.index == old }
+        let infos = context.images.ttyInfos.values.filter { $0.type == .pty && $0.pty.index == old }
         let mInfo = infos.first { isMasterRdev($0.rdev) }, sInfo = infos.first { !isMasterRdev($0.rdev) }
         let slave = try TtyTermios.openSlave(master: m)
         defer { close(slave) }

@@ -22,6 +22,7 @@ public enum EngineCapabilities {
         ("cr_pidfd", true, "pidfds to tasks of the dumped tree, zombies included"),
         ("cr_tty", true, "terminals and ptys"),
         ("cr_ghost_file", true, "open files that were unlinked"),
+        ("cr_link_remap", true, "deleted files with other links (--link-remap), hard links"),
         ("cr_file_owner", true, "F_SETOWN/F_SETSIG state of files"),
         ("cr_sysvipc", false, "SysV IPC"),
         ("cr_namespaces", false, "pid, mount, net, ipc and uts namespaces"),

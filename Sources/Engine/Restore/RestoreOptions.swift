@@ -1,6 +1,8 @@
 /// What `criu restore` was asked to do.
 public struct RestoreOptions: Sendable {
     public var imagesDir: String
+    /// --inherit-fd: key -> criu's fd that stands in for that file (InheritFd).
+    public var inheritFds: [String: Int32] = [:]
     /// Return as soon as the task runs, instead of waiting for it to exit.
     public var detached = false
     public var leaveStopped = false

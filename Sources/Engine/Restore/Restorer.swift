@@ -34,6 +34,11 @@ public struct Restorer {
                               reason: "pid \(p.pid) (a gone session or group leader, needed for a helper task) is in use; restore into a fresh pid namespace (zdtm flavor ns) or free it")
         }
         for i in plans.indices { plans[i].fileImages.shellJob = options.shellJob }
+        let inherit = try InheritFd.park(options.inheritFds, targets: Set(plans.flatMap { $0.fds.map(\.fd) }))
+        for i in plans.indices { plans[i].fileImages.inheritFds = inherit }
+        let ghosts = try GhostFile.prepare(plans.map(\.fileImages))
+        defer { ghosts.cleanUp() }
+        for i in plans.indices { plans[i].fileImages.ghostPaths = ghosts.paths }
         // Tasks orphaned by a failed restore come to us, so that we can reap them and free their pids.
         _ = csys_prctl(Self.prSetChildSubreaper, 1, 0, 0, 0)
         var shared = TreeObjects()
@@ -66,6 +71,9 @@ public struct Restorer {
                 if held.count == 1 && tree.live.count > 1 { try options.faults.check(.restoreAfterFirstTask) }
             }
             try options.faults.check(.restoreBeforeResume)
+            // Every task holds its files: the names made for them go before any task runs.
+            ghosts.cleanUp()
+            LinkRemap.cleanUp(plans.map(\.fileImages))
             for p in held.reversed() { try p.resume() }
             writeStats(dir, forking: forked - forkStart, total: Clock.micros() - t0, pages: held.reduce(0) { $0 + $1.pages })
         } catch {
@@ -151,6 +159,7 @@ public struct Restorer {
                 mapped[id] = (path(images, id), flags)
             }
         }
+        for id in Set(mapped.keys).union([images.mm.exeFileID]) { try RegularFileCheck.verify(path: images.files[id], what: "check mapped file") }
         return ChildPlan(
             sid: Int32(bitPattern: images.pstree.sid), pgid: Int32(bitPattern: images.pstree.pgid), pid: images.pid,
             umask: images.fs.hasUmask ? images.fs.umask : 0o022,

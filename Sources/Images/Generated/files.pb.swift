@@ -286,6 +286,27 @@ public nonisolated struct RegFileEntry: @unchecked Sendable {
   /// Clears the value of `checksumParameter`. Subsequent reads from it will return its default value.
   public mutating func clearChecksumParameter() {_uniqueStorage()._checksumParameter = nil}
 
+  /// Ours, not CRIU's: the file's mtime at dump (ns since the epoch), refused on restore when it differs.
+  public var mtimeNs: UInt64 {
+    get {_storage._mtimeNs ?? 0}
+    set {_uniqueStorage()._mtimeNs = newValue}
+  }
+  /// Returns true if `mtimeNs` has been explicitly set.
+  public var hasMtimeNs: Bool {_storage._mtimeNs != nil}
+  /// Clears the value of `mtimeNs`. Subsequent reads from it will return its default value.
+  public mutating func clearMtimeNs() {_uniqueStorage()._mtimeNs = nil}
+
+  /// Ours: the name was removed but another hard link (this path) still leads to the file; restore
+  /// links it back under `name` for the open, then removes `name` again.
+  public var otherLink: String {
+    get {_storage._otherLink ?? String()}
+    set {_uniqueStorage()._otherLink = newValue}
+  }
+  /// Returns true if `otherLink` has been explicitly set.
+  public var hasOtherLink: Bool {_storage._otherLink != nil}
+  /// Clears the value of `otherLink`. Subsequent reads from it will return its default value.
+  public mutating func clearOtherLink() {_uniqueStorage()._otherLink = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2712,7 +2733,7 @@ nonisolated extension FdinfoEntry: SwiftProtobuf.Message, SwiftProtobuf._Message
 
 nonisolated extension RegFileEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegFileEntry"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}flags\0\u{1}pos\0\u{2}\u{2}fown\0\u{1}name\0\u{3}mnt_id\0\u{1}size\0\u{1}ext\0\u{1}mode\0\u{3}build_id\0\u{1}checksum\0\u{3}checksum_config\0\u{3}checksum_parameter\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}flags\0\u{1}pos\0\u{2}\u{2}fown\0\u{1}name\0\u{3}mnt_id\0\u{1}size\0\u{1}ext\0\u{1}mode\0\u{3}build_id\0\u{1}checksum\0\u{3}checksum_config\0\u{3}checksum_parameter\0\u{4}[\u{f}mtime_ns\0\u{3}other_link\0")
 
   fileprivate class _StorageClass {
     var _id: UInt32? = nil
@@ -2728,6 +2749,8 @@ nonisolated extension RegFileEntry: SwiftProtobuf.Message, SwiftProtobuf._Messag
     var _checksum: UInt32? = nil
     var _checksumConfig: UInt32? = nil
     var _checksumParameter: UInt32? = nil
+    var _mtimeNs: UInt64? = nil
+    var _otherLink: String? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2751,6 +2774,8 @@ nonisolated extension RegFileEntry: SwiftProtobuf.Message, SwiftProtobuf._Messag
       _checksum = source._checksum
       _checksumConfig = source._checksumConfig
       _checksumParameter = source._checksumParameter
+      _mtimeNs = source._mtimeNs
+      _otherLink = source._otherLink
     }
   }
 
@@ -2794,6 +2819,8 @@ nonisolated extension RegFileEntry: SwiftProtobuf.Message, SwiftProtobuf._Messag
         case 12: try { try decoder.decodeSingularUInt32Field(value: &_storage._checksum) }()
         case 13: try { try decoder.decodeSingularUInt32Field(value: &_storage._checksumConfig) }()
         case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._checksumParameter) }()
+        case 1001: try { try decoder.decodeSingularUInt64Field(value: &_storage._mtimeNs) }()
+        case 1002: try { try decoder.decodeSingularStringField(value: &_storage._otherLink) }()
         default: break
         }
       }
@@ -2845,6 +2872,12 @@ nonisolated extension RegFileEntry: SwiftProtobuf.Message, SwiftProtobuf._Messag
       try { if let v = _storage._checksumParameter {
         try visitor.visitSingularUInt32Field(value: v, fieldNumber: 14)
       } }()
+      try { if let v = _storage._mtimeNs {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 1001)
+      } }()
+      try { if let v = _storage._otherLink {
+        try visitor.visitSingularStringField(value: v, fieldNumber: 1002)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2867,6 +2900,8 @@ nonisolated extension RegFileEntry: SwiftProtobuf.Message, SwiftProtobuf._Messag
         if _storage._checksum != rhs_storage._checksum {return false}
         if _storage._checksumConfig != rhs_storage._checksumConfig {return false}
         if _storage._checksumParameter != rhs_storage._checksumParameter {return false}
+        if _storage._mtimeNs != rhs_storage._mtimeNs {return false}
+        if _storage._otherLink != rhs_storage._otherLink {return false}
         return true
       }
       if !storagesAreEqual {return false}
