@@ -18,6 +18,9 @@ struct Restore: ParsableCommand {
     @Flag(name: [.customShort("j"), .customLong("shell-job")], help: "The process was a shell job: give it our terminal.")
     var shellJob = false
 
+    @Flag(name: .customLong("file-locks"), help: "Take the saved file locks again.")
+    var fileLocks = false
+
     @Flag(name: .customLong("leave-stopped"), help: "Leave the restored process stopped.")
     var leaveStopped = false
 
@@ -34,6 +37,7 @@ struct Restore: ParsableCommand {
         o.detached = detached
         o.leaveStopped = leaveStopped
         o.shellJob = shellJob
+        o.fileLocks = fileLocks
         o.timeoutSeconds = timeout
         o.faults = Faults.fromEnvironment()
         let pid: Int32

@@ -132,6 +132,7 @@ public struct Dumper {
         files.begin(pid: pid)
         var fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob)
         try shared.unify(pid: pid, &fdinfo)
+        try files.locks.resolve(pid: pid, fdinfo: fdinfo, enabled: options.fileLocks, context: files)
         let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
                                      stopped: t.wasStopped)
         var threadCores: [(Int32, CoreEntry)] = []

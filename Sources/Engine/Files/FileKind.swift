@@ -40,6 +40,8 @@ final class FileDumpContext {
     var ptyMasters: [UInt32: Int32]?
     /// --shell-job: a terminal whose master is outside the task is the invoking one.
     var shellJob = false
+    /// File locks met on the fds (FileLocks).
+    let locks = FileLockCollector()
 
     init(pid: Int32, options: FileDumpOptions = FileDumpOptions()) {
         self.pid = pid

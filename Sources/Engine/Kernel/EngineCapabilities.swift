@@ -22,6 +22,7 @@ public enum EngineCapabilities {
         ("cr_tty", true, "terminals and ptys"),
         ("cr_ghost_file", true, "open files that were unlinked"),
         ("cr_file_owner", true, "F_SETOWN/F_SETSIG state of files"),
+        ("cr_file_locks", true, "POSIX, OFD and flock file locks (--file-locks)"),
         ("cr_sysvipc", false, "SysV IPC"),
         ("cr_namespaces", false, "pid, mount, net, ipc and uts namespaces"),
         ("cr_user_ns", false, "user namespaces"),

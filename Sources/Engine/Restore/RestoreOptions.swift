@@ -5,6 +5,8 @@ public struct RestoreOptions: Sendable {
     public var detached = false
     public var leaveStopped = false
     public var shellJob = false
+    /// Take the dumped file locks again (--file-locks).
+    public var fileLocks = false
     public var timeoutSeconds = 10
     public var faults = Faults(environment: nil)
 
