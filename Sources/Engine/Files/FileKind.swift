@@ -146,7 +146,7 @@ enum FileKinds {
     /// Every kind the engine handles, asked in order.
     static let all: [any FileKind.Type] = [
         RegularFile.self, GhostFile.self, PipeFile.self, FifoFile.self, EventfdFile.self, SignalfdFile.self,
-        TimerfdFile.self, InotifyFile.self, EpollFile.self, TtyFile.self, MemfdFile.self,
+        TimerfdFile.self, InotifyFile.self, EpollFile.self, TtyFile.self, MemfdFile.self, FanotifyFile.self,
     ]
 
     /// F_SETOWN state of a file nobody asked signals for.

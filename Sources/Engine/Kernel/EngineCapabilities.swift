@@ -17,6 +17,7 @@ public enum EngineCapabilities {
         ("cr_signalfd", true, "signalfd"),
         ("cr_timerfd", true, "timerfd"),
         ("cr_inotify", true, "inotify"),
+        ("cr_fanotify", true, "fanotify groups and their inode and mount marks"),
         ("cr_memfd", false, "memfd, mapped and not"),
         ("cr_memfd_fd", true, "memfd file descriptors (not mapped)"),
         ("cr_tty", true, "terminals and ptys"),
