@@ -93,8 +93,10 @@ enum FanotifyFile: FileKind {
 
     static func open(_ f: FileEntry, context: FileRestoreContext) throws -> Int32 {
         let e = f.ffy
-        // The status flags (O_NONBLOCK) come back through F_SETFL below, close-on-exec per fd number.
-        let initFlags = (e.faflags & ~UInt32(CSYS_FAN_NONBLOCK)) | UInt32(CSYS_FAN_CLOEXEC)
+        // Exactly the dumped init flags, FAN_CLOEXEC and FAN_NONBLOCK included: fdinfo shows them as
+        // given. Close-on-exec is set per fd number when the fd is placed; F_SETFL below has the last word
+        // on O_NONBLOCK (the task may have changed it since).
+        let initFlags = e.faflags
         let fd = csys_sys_fanotify_init(initFlags, e.evflags)
         guard fd >= 0 else {
             throw EngineError("fanotify_init flags \(hex(initFlags)) event-flags \(hex(e.evflags))", errno: .init(rawValue: errno))
