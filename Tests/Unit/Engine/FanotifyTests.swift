@@ -47,6 +47,7 @@ import Testing
         let restoreContext = FileRestoreContext(images: FileImages()) { $0 }
         let mine = try FanotifyFile.open(entry, context: restoreContext)
         defer { close(mine) }
+        try FanotifyFile.addMarks(mine, entry.ffy)
         let before = try Fdinfo.read(pid: child.pid, fd: fd).values("fanotify").sorted()
         let after = try Fdinfo.read(pid: getpid(), fd: mine).values("fanotify").sorted()
         #expect(after == before)
