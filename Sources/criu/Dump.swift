@@ -20,6 +20,9 @@ struct Dump: ParsableCommand {
     @Flag(name: [.customShort("j"), .customLong("shell-job")], help: "The process was started from a shell and uses its terminal.")
     var shellJob = false
 
+    @Flag(name: .customLong("file-locks"), help: "Save the file locks the processes hold.")
+    var fileLocks = false
+
     @Option(name: .customLong("ghost-limit"), help: "Largest deleted-but-open file to save, in bytes (K, M, G suffixes).")
     var ghostLimit: String?
 
@@ -50,6 +53,7 @@ struct Dump: ParsableCommand {
         var o = DumpOptions(pid: tree, imagesDir: common.imagesDir)
         o.after = leaveRunning ? .leaveRunning : leaveStopped ? .leaveStopped : .kill
         o.shellJob = shellJob
+        o.fileLocks = fileLocks
         o.timeoutSeconds = timeout
         o.linkRemap = linkRemap
         do { try o.setExternal(external) } catch {

@@ -20,6 +20,8 @@ struct Restore: ParsableCommand {
 
     @Flag(name: .customLong("restore-sibling"), help: "Restore the root as a sibling of criu (a child of criu's parent); criu does not wait for it.")
     var sibling = false
+    @Flag(name: .customLong("file-locks"), help: "Take the saved file locks again.")
+    var fileLocks = false
 
     @Flag(name: .customLong("leave-stopped"), help: "Leave the restored process stopped.")
     var leaveStopped = false
@@ -50,6 +52,7 @@ struct Restore: ParsableCommand {
         o.leaveStopped = leaveStopped
         o.shellJob = shellJob
         o.sibling = sibling
+        o.fileLocks = fileLocks
         o.timeoutSeconds = timeout
         for s in inheritFd { let (fd, key) = try InheritFd.parse(s); o.inheritFds[key] = fd }
         o.faults = Faults.fromEnvironment()

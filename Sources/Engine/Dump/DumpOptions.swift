@@ -6,6 +6,8 @@ public struct DumpOptions: Sendable {
     public var imagesDir: String
     public var after: After = .kill
     public var shellJob = false
+    /// Save the file locks the tasks hold (--file-locks); without it a held lock fails the dump.
+    public var fileLocks = false
     /// Largest deleted-but-open file whose contents are saved (--ghost-limit).
     public var ghostLimit: UInt64 {
         get { files.ghostLimit }

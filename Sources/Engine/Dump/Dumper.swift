@@ -140,6 +140,7 @@ public struct Dumper {
 
         files.begin(pid: pid)
         let fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob, shared: shared)
+        try files.locks.resolve(pid: pid, fdinfo: fdinfo, enabled: options.fileLocks, context: files)
         let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
                                      stopped: t.wasStopped)
         var threadCores: [(Int32, CoreEntry)] = []

@@ -42,6 +42,8 @@ final class FileDumpContext {
     var shellJob = false
     /// Every pid and tid of the dumped tree (pidfds may only point inside it).
     var treeIds: Set<Int32> = []
+    /// File locks met on the fds (FileLocks).
+    let locks = FileLockCollector()
 
     init(pid: Int32, options: FileDumpOptions = FileDumpOptions()) {
         self.pid = pid
@@ -148,7 +150,7 @@ enum FileKinds {
     /// Every kind the engine handles, asked in order.
     static let all: [any FileKind.Type] = [
         RegularFile.self, GhostFile.self, PipeFile.self, FifoFile.self, EventfdFile.self, SignalfdFile.self,
-        TimerfdFile.self, InotifyFile.self, EpollFile.self, TtyFile.self, MemfdFile.self,
+        TimerfdFile.self, InotifyFile.self, EpollFile.self, TtyFile.self, MemfdFile.self, FanotifyFile.self,
         PidfdFile.self,
     ]
 

@@ -14,6 +14,7 @@ enum FileTable {
         context.shellJob = shellJob
         for entry in try Fds.list(pid: pid) where only?.contains(entry.fd) ?? true {
             let fd = try inspect(pid: pid, entry)
+            context.locks.note(fd)
             let dev = UInt64(fd.stat.st_dev), ino = UInt64(fd.stat.st_ino)
             var e = FdinfoEntry()
             e.fd = UInt32(fd.fd)

@@ -9,6 +9,8 @@ public struct RestoreOptions: Sendable {
     public var shellJob = false
     /// Create the root as a sibling of criu (a child of criu's parent), not as criu's child.
     public var sibling = false
+    /// Take the dumped file locks again (--file-locks).
+    public var fileLocks = false
     public var timeoutSeconds = 10
     public var faults = Faults(environment: nil)
 

@@ -21,6 +21,8 @@ public struct Restorer {
         let t0 = Clock.micros()
         let dir = ImageDir(path: options.imagesDir)
         let tree = try TreeImages.read(dir)
+        let locks = try FileLocks.read(dir, tree: tree, enabled: options.fileLocks)
+        let fanotify = FanotifyFile.markOwners(tree)
         try options.faults.check(.restoreAfterRead)
         // Every pid and tid must be free before anything is created.
         for id in tree.allIds where access("/proc/\(id)", F_OK) == 0 {
@@ -67,7 +69,7 @@ public struct Restorer {
             for e in tree.entries {
                 let pid = Int32(bitPattern: e.pid)
                 guard let images = tree.live[pid], let report = reports[pid] else { continue }
-                held.append(try rebuild(pid, images, report, pidfds: pidfds))
+                held.append(try rebuild(pid, images, report, pidfds: pidfds, locks: locks[pid] ?? [], fanotify: fanotify[pid] ?? []))
                 if held.count == 1 && tree.live.count > 1 { try options.faults.check(.restoreAfterFirstTask) }
             }
             try options.faults.check(.restoreBeforeResume)
@@ -256,7 +258,8 @@ public struct Restorer {
         do { try dir.write("stats-restore", .stats, [e]) } catch { log.warning("can't write stats-restore: \(error)") }
     }
 
-    private func rebuild(_ child: Int32, _ images: ImageSet, _ report: ChildReport, pidfds: PidfdFile.Holders) throws -> PendingTask {
+    private func rebuild(_ child: Int32, _ images: ImageSet, _ report: ChildReport, pidfds: PidfdFile.Holders,
+                         locks: [FileLockEntry], fanotify: [(fd: Int32, entry: FanotifyFileEntry)]) throws -> PendingTask {
         let task: SeizedTask
         do { task = try SeizedTask.seize(child, timeout: .seconds(options.timeoutSeconds)) } catch {
             throw EngineError.wrap(error, "seize restored child", pid: child)
@@ -270,6 +273,8 @@ public struct Restorer {
             let pages = try MemoryRestore(r: r, images: images, report: report, faults: options.faults).run()
             log.info("Restored \(pages) pages of pid \(child)")
             try options.faults.check(.restoreAfterMemory)
+            try FileLocks.restore(r, locks)
+            try FanotifyFile.restoreMarks(r, fanotify)
             let threads = ThreadRestore(r: r, images: images)
             let created = try threads.create()
             try options.faults.check(.restoreAfterThreads)
