@@ -19,6 +19,8 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case restoreBeforeResume = 105
     case restoreAfterThreads = 106
     case restoreAfterFirstTask = 107
+    case restoreAfterNamespaces = 108
+    case restoreAfterPidMap = 109
 }
 
 public struct Faults: Sendable {

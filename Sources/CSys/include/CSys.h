@@ -38,6 +38,7 @@
 #include "csys_syscalls.h"
 #include "csys_compel.h"
 #include "csys_files.h"
+#include "csys_ns.h"
 
 // MARK: variadic calls with fixed arity
 

@@ -23,9 +23,9 @@ public enum EngineCapabilities {
         ("cr_ghost_file", true, "open files that were unlinked"),
         ("cr_file_owner", true, "F_SETOWN/F_SETSIG state of files"),
         ("cr_sysvipc", false, "SysV IPC"),
-        ("cr_namespaces", false, "pid, mount, net, ipc and uts namespaces"),
+        ("cr_namespaces", true, "pid, mount, net, ipc and uts namespaces"),
         ("cr_user_ns", false, "user namespaces"),
-        ("cr_uts_ns", false, "UTS namespaces"),
+        ("cr_uts_ns", true, "UTS namespaces"),
         ("cr_cpu_affinity", true, "CPU affinity"),
     ]
 

@@ -99,6 +99,18 @@ enum RestoreChild {
         while true { pause() }
     }
 
+    /// The root, born in fresh namespaces, makes them match the images before it forks anyone; a failure
+    /// is its report line.
+    static func enterNamespaces(_ ns: NamespaceImages, pid: Int32, reportFd: Int32, faults: Faults) {
+        do {
+            try NamespaceRestore.prepareInside(ns)
+            try faults.check(.restoreAfterNamespaces)
+        } catch {
+            send(reportFd, String("\(pid) ERR \(error)".map { $0 == "\n" ? " " : $0 }) + "\n")
+            _exit(1)
+        }
+    }
+
     /// Dies as the dumped zombie: name, signal dispositions, ids, then the exit code or the signal that
     /// killed it (sent to the process when it was pending for the process, else to the thread).
     private static func becomeZombie(_ core: CoreEntry) -> Never {

@@ -1,0 +1,62 @@
+import Glibc
+import CSys
+
+/// The restore side of a tree with namespaces of its own: the root is born in fresh ones (pid 1 of its
+/// pid namespace when it had one), prepares them from inside before it forks anything, and the
+/// restorer learns the host pids of the tasks it must trace from /proc.
+enum NamespaceRestore {
+    /// clone3 for the root: in a new pid namespace it is pid 1 by birth, so no set_tid; otherwise at its
+    /// dumped pid. Returns like fork(): 0 in the child, its host pid in the parent, -1 with errno.
+    static func forkRoot(_ ns: NamespaceImages, pid: Int32) -> Int {
+        guard ns.ownPidNs else {
+            var tid = pid
+            return withUnsafeMutablePointer(to: &tid) { p in
+                var args = csys_clone_args()
+                args.flags = ns.cloneFlags
+                args.exit_signal = UInt64(SIGCHLD)
+                args.set_tid = UInt64(UInt(bitPattern: p))
+                args.set_tid_size = 1
+                return csys_sys_clone3(&args, MemoryLayout<csys_clone_args>.size)
+            }
+        }
+        var args = csys_clone_args()
+        args.flags = ns.cloneFlags
+        args.exit_signal = UInt64(SIGCHLD)
+        return csys_sys_clone3(&args, MemoryLayout<csys_clone_args>.size)
+    }
+
+    /// Runs in the root right after its birth, before any other task exists: mounts first (a proc of
+    /// the new pid namespace needs a task in it), then names, then lo.
+    static func prepareInside(_ ns: NamespaceImages) throws {
+        if let mounts = ns.mounts { try MountNamespace.restore(mounts) }
+        if let uts = ns.uts { try UtsNamespace.restore(uts) }
+        if ns.kinds.contains(.net) { try NetNamespace.restore(ns.netDevices) }
+    }
+
+    /// Dumped (namespace) pid -> host pid of every task under the root, from the NSpid lines.
+    static func hostPids(root: Int32) throws -> [Int32: Int32] {
+        var out: [Int32: Int32] = [:]
+        var queue = [root]
+        while let host = queue.popLast() {
+            let st: TaskStatus
+            do { st = try Status.read(pid: host) } catch {
+                throw EngineError("read status of restored task", pid: host, reason: "\(error)")
+            }
+            guard let inner = st.nsPid.last else { throw EngineError("restore", pid: host, reason: "no NSpid line in /proc/\(host)/status") }
+            out[inner] = host
+            for tid in (try? ProcFile.listNumbers("/proc/\(host)/task")) ?? [] {
+                let text = (try? ProcFile.readText("/proc/\(host)/task/\(tid)/children")) ?? ""
+                queue += text.split(separator: " ").compactMap { Int32($0.filter { !$0.isWhitespace }) }
+            }
+        }
+        return out
+    }
+
+    /// The host tid of the thread of `task` whose tid in the task's own pid namespace is `inner`.
+    static func hostTid(task: Int32, inner: Int32) throws -> Int32 {
+        for tid in (try? ProcFile.listNumbers("/proc/\(task)/task")) ?? [] {
+            if let st = try? Status.read(pid: task, tid: tid), st.nsPid.last == inner { return tid }
+        }
+        throw EngineError("find restored thread", pid: task, reason: "no thread with tid \(inner) in its pid namespace")
+    }
+}
