@@ -52,11 +52,26 @@ enum NamespaceRestore {
         return out
     }
 
-    /// The host tid of the thread of `task` whose tid in the task's own pid namespace is `inner`.
-    static func hostTid(task: Int32, inner: Int32) throws -> Int32 {
-        for tid in (try? ProcFile.listNumbers("/proc/\(task)/task")) ?? [] {
-            if let st = try? Status.read(pid: task, tid: tid), st.nsPid.last == inner { return tid }
+    /// Host tids of a task's threads by their tid in the task's own pid namespace. Threads are created
+    /// one at a time, so each lookup reads the status of the threads not seen before only.
+    struct ThreadTids {
+        let task: Int32
+        private var seen: Set<Int32> = []
+        private var hostOf: [Int32: Int32] = [:]
+
+        init(task: Int32) { self.task = task }
+
+        mutating func host(_ inner: Int32) throws -> Int32 {
+            if let h = hostOf[inner] { return h }
+            for tid in (try? ProcFile.listNumbers("/proc/\(task)/task")) ?? [] where !seen.contains(tid) {
+                guard let st = try? Status.read(pid: task, tid: tid), let i = st.nsPid.last else { continue }
+                seen.insert(tid)
+                hostOf[i] = tid
+            }
+            guard let h = hostOf[inner] else {
+                throw EngineError("find restored thread", pid: task, reason: "no thread with tid \(inner) in its pid namespace")
+            }
+            return h
         }
-        throw EngineError("find restored thread", pid: task, reason: "no thread with tid \(inner) in its pid namespace")
     }
 }

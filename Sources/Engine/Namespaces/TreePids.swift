@@ -17,4 +17,11 @@ enum TreePids {
         }
         return out
     }
+
+    /// A pid of ours as the task itself sees it (its innermost pid namespace's); unchanged when the
+    /// task is gone or in our own pid namespace.
+    static func innerPid(_ host: Int32) -> Int32 {
+        guard host > 0, let st = try? Status.read(pid: host), let last = st.nsPid.last else { return host }
+        return last
+    }
 }

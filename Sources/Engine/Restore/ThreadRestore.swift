@@ -18,6 +18,7 @@ struct ThreadRestore {
         guard !images.threadCores.isEmpty else { return [] }
         try r.task.traceClones(true)
         var out: [SeizedThread] = []
+        var tids = NamespaceRestore.ThreadTids(task: r.pid)
         for (tid, _) in images.threadCores {
             var args = csys_clone_args()
             args.flags = Self.threadFlags
@@ -35,7 +36,7 @@ struct ThreadRestore {
                 throw EngineError("clone3 thread", pid: r.pid, reason: "asked for tid \(tid), got \(got)")
             }
             // In a fresh pid namespace the task's tid is not the host's, which tracing needs.
-            let host = r.pid == images.pid ? tid : try NamespaceRestore.hostTid(task: r.pid, inner: tid)
+            let host = r.pid == images.pid ? tid : try tids.host(tid)
             do { out.append(try r.task.adoptThread(host)) } catch {
                 throw EngineError.wrap(error, "take over new thread", pid: tid)
             }
