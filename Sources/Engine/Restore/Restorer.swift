@@ -64,7 +64,7 @@ public struct Restorer {
             // is resumed, but kill every one by pid so nothing is left even after a partial resume.
             if tree.namespaces.ownPidNs {
                 // The namespace's init takes every task of its pid namespace along.
-                kill(rootHost, SIGKILL)
+                if rootHost > 0 { kill(rootHost, SIGKILL) }
             } else {
                 for e in tree.entries.reversed() { kill(Int32(bitPattern: e.pid), SIGKILL) }
             }
@@ -190,7 +190,7 @@ public struct Restorer {
         close(fds[1])
         do { try gate?.release(root: Int32(ret)) } catch {
             close(fds[0])
-            kill(Int32(ret), SIGKILL)
+            if ret > 0 { kill(Int32(ret), SIGKILL) }
             Self.reapAll()
             throw error
         }
