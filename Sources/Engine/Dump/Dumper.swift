@@ -74,6 +74,7 @@ public struct Dumper {
                           stats: inout DumpStats) throws {
         let files = FileDumpContext(pid: options.pid, options: options.files)
         let shared = SharedFiles()
+        files.treeIds = Set(tree.flatMap { t in [t.pid] + (t.task?.threads.map(\.tid) ?? []) })
         var entries: [PstreeEntry] = []
         var rootIds: TaskKobjIdsEntry?
         let inner = try TreePids.inner(tree, ownPidNs: ns.ownPidNs)
@@ -139,8 +140,7 @@ public struct Dumper {
         let remote = Remote(task: task, area: area)
 
         files.begin(pid: pid)
-        var fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob)
-        try shared.unify(pid: pid, &fdinfo)
+        let fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob, shared: shared)
         let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
                                      stopped: t.wasStopped)
         var threadCores: [(Int32, CoreEntry)] = []
@@ -159,7 +159,8 @@ public struct Dumper {
         try options.faults.check(.dumpAfterCore)
 
         let plans = try MemoryPlanner.plan(pid: pid, smaps: smaps) { vma, flags in
-            try files.registerPath(vma.path ?? "", flags: flags)
+            vma.isMemfd ? try MemfdMapping.register(pid: pid, vma: vma, flags: flags, context: files)
+                        : try files.registerPath(vma.path ?? "", flags: flags)
         }
         var mm = try TaskDump.mm(remote, stat: stat, plans: plans)
         mm.exeFileID = try files.registerPath(try TaskLinks.exe(pid: pid), flags: UInt32(O_RDONLY))

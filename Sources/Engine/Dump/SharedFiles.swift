@@ -2,33 +2,40 @@ import Glibc
 import CSys
 import Images
 
-/// Open file descriptions shared by several tasks of a tree (inherited across fork): the fds of a later
-/// task that refer to a description an earlier task holds get the earlier task's file id, found with
-/// kcmp(KCMP_FILE), so the restore opens it once and the tasks share it again.
+/// Every open file description seen so far in the tree, so each is written to files.img once: fds of
+/// any task that refer to one description (dup, F_DUPFD, inherited across fork) get one id. kcmp(KCMP_FILE)
+/// both compares and *orders* files, across processes too, so per (dev, inode) the files seen are kept
+/// sorted and searched by bisection: every eventfd, timerfd, signalfd and epoll shares the one anon
+/// inode, and a linear scan would make the dump quadratic in the fd count.
 final class SharedFiles {
     private static let kcmpFile: Int32 = 0
-    private var seen: [(pid: Int32, fd: Int32, id: UInt32, dev: UInt64, ino: UInt64)] = []
+    struct Known {
+        let pid: Int32
+        let fd: Int32
+        let id: UInt32
+        let type: FdTypes
+    }
+    private var buckets: [String: [Known]] = [:]
 
-    /// Also refuses what the restore cannot rebuild yet: one pipe or FIFO whose ends are different open
-    /// descriptions held by different tasks (the restore would give each task a pipe of its own).
-    func unify(pid: Int32, _ fdinfo: inout [FdinfoEntry]) throws {
-        var mine: [(pid: Int32, fd: Int32, id: UInt32, dev: UInt64, ino: UInt64)] = []
-        for i in fdinfo.indices {
-            let fd = Int32(bitPattern: fdinfo[i].fd)
-            var st = stat()
-            guard csys_stat("/proc/\(pid)/fd/\(fd)", &st) == 0 else { continue }
-            let dev = UInt64(st.st_dev), ino = UInt64(st.st_ino)
-            if let same = seen.first(where: { $0.dev == dev && $0.ino == ino
-                                              && csys_sys_kcmp($0.pid, pid, Self.kcmpFile, UInt($0.fd), UInt(fd)) == 0 }) {
-                fdinfo[i].id = same.id
-            } else if st.st_mode & S_IFMT == S_IFIFO,
-                      let other = seen.first(where: { $0.dev == dev && $0.ino == ino && $0.pid != pid }) {
-                throw EngineError("dump", pid: pid, fd: fd,
-                                  reason: "pipe or FIFO inode \(ino) is shared with pid \(other.pid) (its fd \(other.fd)); "
-                                    + "pipes between processes are not supported yet")
+    /// The description `fd` of `pid` refers to, if a fd seen before (in any task) holds it; else nil and
+    /// where `add` puts it.
+    func find(pid: Int32, fd: Int32, dev: UInt64, ino: UInt64) throws -> (Known?, Int) {
+        let bucket = buckets["\(dev):\(ino)"] ?? []
+        var lo = 0, hi = bucket.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            switch csys_sys_kcmp(pid, bucket[mid].pid, Self.kcmpFile, UInt(fd), UInt(bucket[mid].fd)) {
+            case 0: return (bucket[mid], mid)
+            case 1: hi = mid
+            case 2: lo = mid + 1
+            default: throw EngineError("kcmp with pid \(bucket[mid].pid) fd \(bucket[mid].fd)", pid: pid, fd: fd,
+                                       errno: .init(rawValue: errno))
             }
-            mine.append((pid, fd, fdinfo[i].id, dev, ino))
         }
-        seen += mine
+        return (nil, lo)
+    }
+
+    func add(_ k: Known, dev: UInt64, ino: UInt64, at: Int) {
+        buckets["\(dev):\(ino)", default: []].insert(k, at: at)
     }
 }

@@ -53,7 +53,9 @@ enum FifoFile: FileKind {
         let helper = csys_open(r.name, O_RDWR | O_NONBLOCK | O_CLOEXEC, 0)
         guard helper >= 0 else { throw EngineError("open fifo read-write", path: r.name, errno: .init(rawValue: errno)) }
         defer { close(helper) }
-        if context.done.insert("fifo:\(e.fifo.pipeID)").inserted, let d = context.images.fifoData[e.fifo.pipeID] {
+        // Several tasks may hold the FIFO: only its file with the lowest id puts the data in, once.
+        let first = context.images.files.values.filter { $0.type == .fifo && $0.fifo.pipeID == e.fifo.pipeID }.map(\.id).min()
+        if first == e.id, let d = context.images.fifoData[e.fifo.pipeID] {
             try PipeData.fill(helper, size: d.size, data: d.data, what: "fifo \(r.name)")
         }
         let flags = Int32(bitPattern: r.flags) & ~(O_CREAT | O_TRUNC | O_EXCL | O_CLOEXEC)

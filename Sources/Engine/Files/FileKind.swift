@@ -40,6 +40,8 @@ final class FileDumpContext {
     var ptyMasters: [UInt32: Int32]?
     /// --shell-job: a terminal whose master is outside the task is the invoking one.
     var shellJob = false
+    /// Every pid and tid of the dumped tree (pidfds may only point inside it).
+    var treeIds: Set<Int32> = []
 
     init(pid: Int32, options: FileDumpOptions = FileDumpOptions()) {
         self.pid = pid
@@ -145,6 +147,7 @@ enum FileKinds {
     static let all: [any FileKind.Type] = [
         RegularFile.self, GhostFile.self, PipeFile.self, FifoFile.self, EventfdFile.self, SignalfdFile.self,
         TimerfdFile.self, InotifyFile.self, EpollFile.self, TtyFile.self, MemfdFile.self,
+        PidfdFile.self,
     ]
 
     /// F_SETOWN state of a file nobody asked signals for.

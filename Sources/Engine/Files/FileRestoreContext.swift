@@ -20,6 +20,12 @@ struct FileImages {
     var shellJob = false
     /// tty-info id -> bytes queued for that side to read
     var ttyData: [UInt32: [UInt8]] = [:]
+    /// pipe id -> [read end, write end] of a pipe the tree shares (SharedPipe), inherited from the restorer
+    var sharedPipes: [UInt32: [Int32]] = [:]
+    /// memfd inode id -> the memfd the restorer made for the whole tree (MemfdMapping)
+    var sharedMemfds: [UInt32: Int32] = [:]
+    /// pidfd file id -> a pidfd of a reaped helper (PidfdFile), inherited from the restorer
+    var deadPidfds: [UInt32: Int32] = [:]
 
     static func read(_ dir: ImageDir, files: [UInt32: FileEntry]) throws -> FileImages {
         var out = FileImages()

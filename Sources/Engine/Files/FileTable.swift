@@ -3,26 +3,22 @@ import CSys
 import Images
 
 /// A task's fd table: each fd with the id of the file it refers to. Fds that share one open file
-/// description (dup, inherited) share one id, found with kcmp(KCMP_FILE).
+/// description (dup, inherited) share one id, found with kcmp(KCMP_FILE) (SharedFiles).
 enum FileTable {
-    private static let kcmpFile: Int32 = 0
 
-    /// `only` limits the table to some fds (tests whose child inherited unrelated fds).
-    static func dump(pid: Int32, context: FileDumpContext, shellJob: Bool, only: Set<Int32>? = nil) throws -> [FdinfoEntry] {
+    /// `only` limits the table to some fds (tests whose child inherited unrelated fds). `shared` knows
+    /// the descriptions earlier tasks of the tree hold: those are not written again.
+    static func dump(pid: Int32, context: FileDumpContext, shellJob: Bool, only: Set<Int32>? = nil,
+                     shared: SharedFiles = SharedFiles()) throws -> [FdinfoEntry] {
         var out: [FdinfoEntry] = []
         context.shellJob = shellJob
-        // Per (dev, ino), the files seen so far in kcmp order: anon inodes (eventfd, timerfd, epoll ...)
-        // all share one inode, so a linear kcmp scan would make the dump quadratic in the fd count.
-        var seen: [String: [(fd: Int32, id: UInt32, type: FdTypes)]] = [:]
         for entry in try Fds.list(pid: pid) where only?.contains(entry.fd) ?? true {
             let fd = try inspect(pid: pid, entry)
             let dev = UInt64(fd.stat.st_dev), ino = UInt64(fd.stat.st_ino)
             var e = FdinfoEntry()
             e.fd = UInt32(fd.fd)
             e.flags = fd.closeOnExec ? UInt32(FD_CLOEXEC) : 0
-            let key = "\(dev):\(ino)"
-            let bucket = seen[key] ?? []
-            let (found, at) = try search(pid: pid, fd: fd.fd, in: bucket)
+            let (found, at) = try shared.find(pid: pid, fd: fd.fd, dev: dev, ino: ino)
             if let same = found {
                 e.id = same.id
                 e.type = same.type
@@ -35,28 +31,11 @@ enum FileTable {
                 }
                 e.id = try kind.dump(fd, context: context)
                 e.type = kind.type
-                seen[key, default: []].insert((fd.fd, e.id, e.type), at: at)
+                shared.add(.init(pid: pid, fd: fd.fd, id: e.id, type: e.type), dev: dev, ino: ino, at: at)
             }
             out.append(e)
         }
         return out
-    }
-
-    /// Binary search by kcmp(KCMP_FILE), which orders open files: the file equal to `fd`'s, or where
-    /// it belongs.
-    private static func search(pid: Int32, fd: Int32, in bucket: [(fd: Int32, id: UInt32, type: FdTypes)])
-        throws -> ((fd: Int32, id: UInt32, type: FdTypes)?, Int) {
-        var lo = 0, hi = bucket.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            switch csys_sys_kcmp(pid, pid, kcmpFile, UInt(fd), UInt(bucket[mid].fd)) {
-            case 0: return (bucket[mid], mid)
-            case 1: hi = mid
-            case 2: lo = mid + 1
-            default: throw EngineError("kcmp", pid: pid, fd: fd, errno: .init(rawValue: errno))
-            }
-        }
-        return (nil, lo)
     }
 
     static func inspect(pid: Int32, _ entry: FdEntry) throws -> OpenFd {

@@ -40,6 +40,7 @@ enum PipeFile: FileKind {
     }
 
     static func open(_ e: FileEntry, context: FileRestoreContext) throws -> Int32 {
+        if let ends = context.images.sharedPipes[e.pipe.pipeID] { return try SharedPipe.open(e, ends: ends, context: context) }
         let p = e.pipe
         let end = Int32(bitPattern: p.flags) & O_ACCMODE == O_WRONLY ? 1 : 0
         if context.pipeEnds[p.pipeID] == nil {

@@ -87,10 +87,11 @@ enum MemoryPlanner {
                     throw EngineError("dump memory", pid: pid, path: path,
                                       reason: "SysV shared memory at \(hex(vma.start)) is not supported yet")
                 }
-                if deleted || vma.isMemfd {
+                if deleted && !vma.isMemfd {
                     throw EngineError("dump memory", pid: pid, path: path,
-                                      reason: "mapping of a deleted file or memfd at \(hex(vma.start)) is not supported yet")
+                                      reason: "mapping of a deleted file at \(hex(vma.start)) is not supported yet")
                 }
+                if vma.isMemfd { status |= VmaStatus.memfd }
                 let fdflags: UInt32 = vma.shared && vma.prot.contains(.write) ? UInt32(O_RDWR) : UInt32(O_RDONLY)
                 e.fdflags = fdflags
                 e.shmid = UInt64(try fileId(vma, fdflags))

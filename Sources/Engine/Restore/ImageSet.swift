@@ -84,7 +84,9 @@ struct ImageSet {
                 throw EngineError("check images", reason: "VMA \(hex(v.start))-\(hex(v.end)) is out of order or misaligned")
             }
             prevEnd = v.end
-            if v.status & (VmaStatus.filePrivate | VmaStatus.fileShared) != 0 && files[UInt32(truncatingIfNeeded: v.shmid)]?.hasReg != true {
+            let mappedFile = files[UInt32(truncatingIfNeeded: v.shmid)]
+            if v.status & (VmaStatus.filePrivate | VmaStatus.fileShared) != 0 && mappedFile?.hasReg != true
+                && !(v.status & VmaStatus.memfd != 0 && mappedFile?.hasMemfd == true) {
                 throw EngineError("check images", reason: "VMA \(hex(v.start)) maps file id \(v.shmid), which files.img lacks")
             }
         }

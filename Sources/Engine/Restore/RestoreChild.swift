@@ -30,6 +30,8 @@ struct ChildPlan {
     var zombieStatus: Int32? { zombie.map { Int32(bitPattern: $0.tc.exitCode) } }
     /// pipe data, ghost files and other images the file kinds need
     var fileImages = FileImages()
+    /// file id -> (memfd inode id, open flags) for memfd-backed VMAs (MemfdMapping)
+    var mappedMemfds: [UInt32: (inode: UInt32, flags: Int32)] = [:]
 }
 
 /// What the child reports back through the pipe.
@@ -79,17 +81,17 @@ enum RestoreChild {
     /// Runs in each restored task right after clone3; never returns. `plans` holds the whole tree; the
     /// task sets its session or group, puts its fds in place (inherited ones first), forks its own
     /// children, prepares what the restorer needs and reports one line "PID OK ..." or "PID ERR ...".
-    /// `shmem` maps shmid -> fd of the shared memory objects, at this task's fd numbers.
-    static func run(_ plans: [ChildPlan], _ index: Int, reportFd: Int32, shmem: [UInt64: Int32]) -> Never {
+    /// `shared`: the objects the whole tree shares (shared memory, pipes), at this task's fd numbers.
+    static func run(_ plans: [ChildPlan], _ index: Int, reportFd: Int32, shared: TreeObjects) -> Never {
         let plan = plans[index]
         var fd = reportFd
         if let z = plan.zombie { becomeZombie(z) }
         do {
             _ = csys_prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
-            var shm = shmem
-            let targets = try setup(plan, isRoot: index == 0, reportFd: &fd, shmem: &shm)
-            try forkChildren(plans, plan, reportFd: fd, shmem: shm)
-            let report = try prepare(plan, reportFd: fd, targets: targets, shmem: shm)
+            var objects = shared
+            let targets = try setup(plan, isRoot: index == 0, reportFd: &fd, shared: &objects)
+            try forkChildren(plans, plan, reportFd: fd, shared: objects)
+            let report = try prepare(plan, reportFd: fd, targets: targets, shared: objects)
             send(fd, "\(plan.pid) " + report.encode() + "\n")
         } catch {
             send(fd, String("\(plan.pid) ERR \(error)".map { $0 == "\n" ? " " : $0 }) + "\n")
@@ -144,10 +146,10 @@ enum RestoreChild {
     /// Forks every child at its pid (clone3 set_tid). A child that is not a session leader gets its
     /// process group from us once all siblings exist (group leaders first), since a group's leader may be
     /// a later sibling.
-    private static func forkChildren(_ plans: [ChildPlan], _ plan: ChildPlan, reportFd: Int32, shmem: [UInt64: Int32]) throws {
+    private static func forkChildren(_ plans: [ChildPlan], _ plan: ChildPlan, reportFd: Int32, shared: TreeObjects) throws {
         for ci in plan.children {
             let ret = forkAtPid(plans[ci].pid)
-            if ret == 0 { run(plans, ci, reportFd: reportFd, shmem: shmem) }
+            if ret == 0 { run(plans, ci, reportFd: reportFd, shared: shared) }
             if ret < 0 {
                 let e = errno
                 throw EngineError("clone3 child at pid \(plans[ci].pid)", errno: .init(rawValue: e),
@@ -174,7 +176,7 @@ enum RestoreChild {
 
     /// Session, group, umask and every fd at its number, before the children are forked so that they
     /// inherit what they share with us. Returns the fd numbers the task must keep.
-    static func setup(_ plan: ChildPlan, isRoot: Bool, reportFd: inout Int32, shmem: inout [UInt64: Int32]) throws -> Set<Int32> {
+    static func setup(_ plan: ChildPlan, isRoot: Bool, reportFd: inout Int32, shared: inout TreeObjects) throws -> Set<Int32> {
         if plan.sid == plan.pid {
             if getsid(0) != plan.pid && setsid() < 0 { throw fail("setsid") }
         } else if isRoot {
@@ -200,7 +202,7 @@ enum RestoreChild {
         }
         let spare = SpareFds(targets: targets)
         reportFd = try spare.park(reportFd, "report pipe")
-        for (id, fd) in shmem { shmem[id] = try spare.park(fd, "shared memory \(id)") }
+        try shared.park(spare)
         // Files inherited from the parent are taken from its fd numbers before anything is put in place.
         var inherited: [UInt32: Int32] = [:]
         for (id, pfd) in plan.inherited {
@@ -208,22 +210,36 @@ enum RestoreChild {
             guard n >= 0 else { throw fail("take inherited fd \(pfd)") }
             inherited[id] = try spare.park(n, "inherited fd \(pfd)")
         }
-        try FdPlacement.place(plan.fds, images: plan.fileImages, spare: spare, inherited: inherited)
+        for f in plan.fds where inherited[f.file.id] == nil {
+            guard let sfd = shared.files[f.file.id] else { continue }
+            let n = csys_fcntl(sfd, F_DUPFD_CLOEXEC, 0)
+            guard n >= 0 else { throw fail("take shared file \(f.file.id)") }
+            inherited[f.file.id] = try spare.park(n, "shared file \(f.file.id)")
+        }
+        var images = plan.fileImages
+        images.sharedPipes = shared.pipes
+        images.sharedMemfds = shared.memfds
+        images.deadPidfds = shared.deadPidfds
+        try FdPlacement.place(plan.fds, images: images, spare: spare, inherited: inherited)
         return targets
     }
 
     /// What the restorer needs from inside: helper fds, cwd and root, the trampoline; then everything
     /// criu had open is closed.
-    static func prepare(_ plan: ChildPlan, reportFd: Int32, targets: Set<Int32>, shmem: [UInt64: Int32]) throws -> ChildReport {
+    static func prepare(_ plan: ChildPlan, reportFd: Int32, targets: Set<Int32>, shared: TreeObjects) throws -> ChildReport {
         let spare = SpareFds(targets: targets)
         var report = ChildReport()
         for id in plan.shmids {
-            guard let fd = shmem[id] else { throw EngineError("map shared memory", reason: "no object for shmid \(id)") }
+            guard let fd = shared.shmem[id] else { throw EngineError("map shared memory", reason: "no object for shmid \(id)") }
             report.shmemFds[id] = fd
         }
         report.pagesFd = try openHelper(plan.pagesPath, O_RDONLY, spare)
         report.exeFd = try openHelper(plan.exePath, O_RDONLY, spare)
         for (id, f) in plan.mappedFiles { report.mappedFds[id] = try openHelper(f.path, f.flags, spare) }
+        for (id, m) in plan.mappedMemfds {
+            guard let fd = shared.memfds[m.inode] else { throw EngineError("map memfd", reason: "no memfd for inode \(m.inode)") }
+            report.mappedFds[id] = try openHelper("/proc/self/fd/\(fd)", m.flags, spare)
+        }
 
         if chdir(plan.cwd) < 0 { throw fail("chdir", plan.cwd) }
         if plan.root != "/" && chroot(plan.root) < 0 { throw fail("chroot", plan.root) }

@@ -31,13 +31,26 @@ public struct Restorer {
         for i in plans.indices { plans[i].fileImages.shellJob = options.shellJob }
         // Tasks orphaned by a failed restore come to us, so that we can reap them and free their pids.
         _ = csys_prctl(Self.prSetChildSubreaper, 1, 0, 0, 0)
-        let shmem = try SharedMemory.create(tree.sharedMemory)
-        defer { for fd in shmem.values { close(fd) } }
+        var shared = TreeObjects()
+        shared.shmem = try SharedMemory.create(tree.sharedMemory)
+        defer { shared.closeAll() }
+        shared.pipes = try SharedPipe.create(tree.sharedPipes, data: tree.live[tree.root]?.fileImages.pipeData ?? [:],
+                                             floor: Int32(SharedMemory.fdFloor))
+        shared.memfds = try MemfdMapping.createAll(tree.live[tree.root]?.fileImages.memfds ?? [:], floor: Int32(SharedMemory.fdFloor))
+        shared.deadPidfds = try PidfdFile.deadPidfds(tree.live[tree.root]?.files ?? [:], floor: Int32(SharedMemory.fdFloor))
+        if var images = tree.live[tree.root]?.fileImages {
+            images.sharedMemfds = shared.memfds
+            shared.files = try SharedDescriptions.open(plans, images: images, floor: Int32(SharedMemory.fdFloor))
+        }
         var root = tree.root
         let forkStart = Clock.micros()
-        let (reports, rootHost) = try forkTree(plans, shmem: shmem, ns: tree.namespaces)
+        let (reports, rootHost) = try forkTree(plans, shared: shared, ns: tree.namespaces)
+        // The restored tasks hold their pipe ends now; ours would keep a reader or writer alive.
+        for fds in shared.pipes.values { fds.forEach { close($0) } }
+        shared.pipes = [:]
         let forked = Clock.micros()
         var held: [PendingTask] = []
+        let pidfds = PidfdFile.Holders()
         do {
             try options.faults.check(.restoreAfterFork)
             // In a fresh pid namespace the images' pids are the namespace's; tracing needs the host's.
@@ -53,7 +66,7 @@ public struct Restorer {
                 guard let hostPid = tree.namespaces.ownPidNs ? host[pid] : pid else {
                     throw EngineError("restore", pid: pid, reason: "restored task \(pid) is not under the namespace's init \(rootHost)")
                 }
-                held.append(try rebuild(hostPid, images, report))
+                held.append(try rebuild(hostPid, images, report, pidfds: pidfds))
                 if held.count == 1 && tree.live.count > 1 { try options.faults.check(.restoreAfterFirstTask) }
             }
             try options.faults.check(.restoreBeforeResume)
@@ -136,9 +149,15 @@ public struct Restorer {
 
     private func childPlan(_ images: ImageSet) throws -> ChildPlan {
         var mapped: [UInt32: (String, Int32)] = [:]
+        var memfds: [UInt32: (inode: UInt32, flags: Int32)] = [:]
         for v in images.mm.vmas where v.status & (VmaStatus.filePrivate | VmaStatus.fileShared) != 0 {
             let id = UInt32(truncatingIfNeeded: v.shmid)
-            mapped[id] = (path(images, id), Int32(bitPattern: v.hasFdflags ? v.fdflags : UInt32(O_RDONLY)))
+            let flags = Int32(bitPattern: v.hasFdflags ? v.fdflags : UInt32(O_RDONLY))
+            if v.status & VmaStatus.memfd != 0, let m = images.files[id], m.hasMemfd {
+                memfds[id] = (m.memfd.inodeID, flags)
+            } else {
+                mapped[id] = (path(images, id), flags)
+            }
         }
         return ChildPlan(
             sid: Int32(bitPattern: images.pstree.sid), pgid: Int32(bitPattern: images.pstree.pgid), pid: images.pid,
@@ -148,7 +167,7 @@ public struct Restorer {
             pagesPath: images.pagesPath, exePath: path(images, images.mm.exeFileID),
             mappedFiles: mapped, trampolineCandidates: Self.holes(images.mm.vmas),
             shmids: Set(images.mm.vmas.filter { $0.status & VmaStatus.anonShared != 0 }.map(\.shmid)),
-            fileImages: images.fileImages)
+            fileImages: images.fileImages, mappedMemfds: memfds)
     }
 
     /// Page addresses that no dumped VMA covers, highest gaps first: the trampoline goes in the first one
@@ -174,7 +193,7 @@ public struct Restorer {
     /// clone3 of the root at its pid; it forks the rest of the tree (RestoreChild) and every live task
     /// reports one line through one pipe. Returns each task's report.
     /// Returns each task's report and the root's host pid.
-    private func forkTree(_ plans: [ChildPlan], shmem: [UInt64: Int32], ns: NamespaceImages) throws -> ([Int32: ChildReport], Int32) {
+    private func forkTree(_ plans: [ChildPlan], shared: TreeObjects, ns: NamespaceImages) throws -> ([Int32: ChildReport], Int32) {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw EngineError("pipe", errno: .init(rawValue: errno)) }
         let rootPid = plans[0].pid
@@ -184,7 +203,7 @@ public struct Restorer {
             close(fds[0])
             gate?.waitInChild()
             if !ns.kinds.isEmpty { RestoreChild.enterNamespaces(ns, pid: rootPid, reportFd: fds[1], faults: options.faults) }
-            RestoreChild.run(plans, 0, reportFd: fds[1], shmem: shmem)
+            RestoreChild.run(plans, 0, reportFd: fds[1], shared: shared)
         }
         let e = errno
         close(fds[1])
@@ -245,7 +264,7 @@ public struct Restorer {
         do { try dir.write("stats-restore", .stats, [e]) } catch { log.warning("can't write stats-restore: \(error)") }
     }
 
-    private func rebuild(_ child: Int32, _ images: ImageSet, _ report: ChildReport) throws -> PendingTask {
+    private func rebuild(_ child: Int32, _ images: ImageSet, _ report: ChildReport, pidfds: PidfdFile.Holders) throws -> PendingTask {
         let task: SeizedTask
         do { task = try SeizedTask.seize(child, timeout: .seconds(options.timeoutSeconds)) } catch {
             throw EngineError.wrap(error, "seize restored child", pid: child)
@@ -263,6 +282,7 @@ public struct Restorer {
             let created = try threads.create()
             try options.faults.check(.restoreAfterThreads)
             try threads.restoreState(created)
+            try PidfdFile.reopen(r, fdinfo: images.fdinfo, files: images.files, holders: pidfds)
             if !created.isEmpty { log.info("Restored \(created.count) more threads of pid \(child)") }
             try TaskRestore(r: r, images: images).run()
             try r.call("close restorer memfd", Int32(SYS_close), UInt64(report.memfd))

@@ -56,6 +56,12 @@ struct TreeImages {
         entries.flatMap { e in [Int32(bitPattern: e.pid)] + e.threads.dropFirst().map { Int32(bitPattern: $0) } }
     }
 
+    /// Pipes whose ends more than one task holds: made once by the restorer (SharedPipe).
+    var sharedPipes: Set<UInt32> {
+        guard let any = live.values.first else { return [] }
+        return SharedPipe.find(entries.compactMap { live[Int32(bitPattern: $0.pid)]?.fdinfo }, files: any.files)
+    }
+
     /// Shared anonymous memory objects (by shmid) and the size each needs.
     var sharedMemory: [UInt64: UInt64] {
         var out: [UInt64: UInt64] = [:]

@@ -8,6 +8,7 @@ int main(int argc, char **argv)
 	int to_child[2], to_parent[2];
 	uint64_t n = 0, got;
 	test_init(argc, argv);
+	task_waiter_t *ready = task_waiter_new();
 	if (pipe(to_child) || pipe(to_parent))
 		pr_perror("pipe");
 	pid_t child = fork();
@@ -17,6 +18,7 @@ int main(int argc, char **argv)
 		/* Echo each number plus one until the parent closes its end. */
 		close(to_child[1]);
 		close(to_parent[0]);
+		task_waiter_complete(ready, 1);
 		while (read_all(to_child[0], &got, sizeof(got)) == 0) {
 			got++;
 			if (write_all(to_parent[1], &got, sizeof(got)))
@@ -26,6 +28,7 @@ int main(int argc, char **argv)
 	}
 	close(to_child[0]);
 	close(to_parent[1]);
+	task_waiter_wait4(ready, 1);    /* the runner compares fds: the child must have closed its unused ends */
 	test_daemon();
 	while (test_go()) {
 		if (write_all(to_child[1], &n, sizeof(n)))
