@@ -33,6 +33,26 @@ enum NamespaceRestore {
         if ns.kinds.contains(.net) { try NetNamespace.restore(ns.netDevices) }
     }
 
+    /// pidfds to reaped processes were made by criu with a helper in criu's pid namespace; from inside
+    /// the new one such a pidfd is foreign (pidfd_send_signal: EINVAL, not ESRCH). The root remakes
+    /// each at the same fd number with a helper of its own, reaped at once so its pid is free again.
+    static func remakeDeadPidfds(_ fds: [UInt32: Int32]) throws {
+        for (_, target) in fds.sorted(by: { $0.key < $1.key }) {
+            let child = fork()
+            if child == 0 { _exit(0) }
+            guard child > 0 else { throw EngineError("fork a helper for a pidfd to a reaped process", errno: .init(rawValue: errno)) }
+            let fd = csys_sys_pidfd_open(Int32(child), 0)
+            let e = errno
+            var st: Int32 = 0
+            while waitpid(Int32(child), &st, 0) < 0 && errno == EINTR {}
+            guard fd >= 0 else { throw EngineError("pidfd_open", pid: Int32(child), errno: .init(rawValue: e)) }
+            guard csys_sys_dup3(fd, target, O_CLOEXEC) >= 0 else {
+                throw EngineError("dup3 pidfd over fd \(target)", errno: .init(rawValue: errno))
+            }
+            close(fd)
+        }
+    }
+
     /// Dumped (namespace) pid -> host pid of every task under the root, from the NSpid lines.
     static func hostPids(root: Int32) throws -> [Int32: Int32] {
         var out: [Int32: Int32] = [:]

@@ -103,9 +103,11 @@ enum RestoreChild {
 
     /// The root, born in fresh namespaces, makes them match the images before it forks anyone; a failure
     /// is its report line.
-    static func enterNamespaces(_ ns: NamespaceImages, pid: Int32, reportFd: Int32, faults: Faults) {
+    static func enterNamespaces(_ ns: NamespaceImages, pid: Int32, reportFd: Int32, faults: Faults,
+                                deadPidfds: [UInt32: Int32]) {
         do {
             try NamespaceRestore.prepareInside(ns)
+            if ns.ownPidNs { try NamespaceRestore.remakeDeadPidfds(deadPidfds) }
             try faults.check(.restoreAfterNamespaces)
         } catch {
             send(reportFd, String("\(pid) ERR \(error)".map { $0 == "\n" ? " " : $0 }) + "\n")

@@ -202,7 +202,8 @@ public struct Restorer {
         if ret == 0 {
             close(fds[0])
             gate?.waitInChild()
-            if !ns.kinds.isEmpty { RestoreChild.enterNamespaces(ns, pid: rootPid, reportFd: fds[1], faults: options.faults) }
+            if !ns.kinds.isEmpty { RestoreChild.enterNamespaces(ns, pid: rootPid, reportFd: fds[1], faults: options.faults,
+                                                                  deadPidfds: shared.deadPidfds) }
             RestoreChild.run(plans, 0, reportFd: fds[1], shared: shared)
         }
         let e = errno
