@@ -23,6 +23,8 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case restoreAfterFirstTask = 107
     /// every task forked and every helper task (dead session/group leaders) gone again
     case restoreAfterHelpers = 108
+    case restoreAfterNamespaces = 109
+    case restoreAfterPidMap = 110
 }
 
 public struct Faults: Sendable {

@@ -39,6 +39,7 @@
 #include "csys_compel.h"
 #include "csys_files.h"
 #include "csys_locks.h"
+#include "csys_ns.h"
 
 // MARK: variadic calls with fixed arity
 

@@ -67,15 +67,16 @@ enum Signals {
     }
 
     /// Queues saved signals again: the thread's own with rt_tgsigqueueinfo, the process' with rt_sigqueueinfo.
-    static func restorePending(_ r: Remote, tid: Int32, _ q: SignalQueueEntry, shared: Bool) throws {
+    /// `tgid` and `tid` as the task sees them (its own pid namespace's), since the task queues them itself.
+    static func restorePending(_ r: Remote, tgid: Int32, tid: Int32, _ q: SignalQueueEntry, shared: Bool) throws {
         for s in q.signals {
             guard s.siginfo.count >= 16 else { continue }
             r.storeBytes(Array(s.siginfo), at: 0)
             let signo = UInt64(r.load(Int32.self, at: 0))
             if shared {
-                try r.call("rt_sigqueueinfo(\(signo))", Int32(SYS_rt_sigqueueinfo), UInt64(r.pid), signo, r.addr())
+                try r.call("rt_sigqueueinfo(\(signo))", Int32(SYS_rt_sigqueueinfo), UInt64(tgid), signo, r.addr())
             } else {
-                try r.call("rt_tgsigqueueinfo(\(signo))", Int32(SYS_rt_tgsigqueueinfo), UInt64(r.pid), UInt64(tid), signo, r.addr())
+                try r.call("rt_tgsigqueueinfo(\(signo))", Int32(SYS_rt_tgsigqueueinfo), UInt64(tgid), UInt64(tid), signo, r.addr())
             }
         }
     }

@@ -32,7 +32,10 @@ public struct Dumper {
             try options.faults.check(.dumpAfterSeize)
             let fsParent = try SharedTaskState.check(tree.compactMap { $0.task == nil ? nil : ($0.pid, $0.ppid) })
             try options.faults.check(.dumpAfterSharingCheck)
-            try dumpTree(tree, fsParent: fsParent, dir: dir, stats: &stats)
+            let ns = try TreeNamespaces.analyze(root: pid, live: tree.compactMap { $0.task?.pid })
+            let nsImages = try NamespaceImages.dump(ns)
+            if !ns.own.isEmpty { log.info("Root \(pid) has namespaces of its own: \(ns.own.map(\.rawValue).joined(separator: ","))") }
+            try dumpTree(tree, fsParent: fsParent, ns: ns, nsImages: nsImages, dir: dir, stats: &stats)
             try options.faults.check(.dumpBeforeFinish)
         } catch {
             dir.removeWritten()
@@ -71,7 +74,8 @@ public struct Dumper {
         if let first { throw first }
     }
 
-    private func dumpTree(_ tree: [TreeTask], fsParent: [Int32: Int32], dir: ImageDir, stats: inout DumpStats) throws {
+    private func dumpTree(_ tree: [TreeTask], fsParent: [Int32: Int32], ns: TreeNamespaces, nsImages: NamespaceImages,
+                          dir: ImageDir, stats: inout DumpStats) throws {
         // A child sharing its parent's fs (CLONE_FS) gets the parent's fs_id.
         var fsIDs: [Int32: UInt32] = [:]
         let files = FileDumpContext(pid: options.pid, options: options.files)
@@ -79,23 +83,25 @@ public struct Dumper {
         files.treeIds = Set(tree.flatMap { t in [t.pid] + (t.task?.threads.map(\.tid) ?? []) })
         var entries: [PstreeEntry] = []
         var rootIds: TaskKobjIdsEntry?
+        let inner = try TreePids.inner(tree, ownPidNs: ns.ownPidNs)
         for (i, t) in tree.enumerated() {
             var ps = PstreeEntry()
-            ps.pid = UInt32(t.pid)
-            ps.ppid = UInt32(t.ppid)
-            ps.pgid = UInt32(t.pgid)
-            ps.sid = UInt32(t.sid)
+            let v = inner[t.pid]!
+            ps.pid = UInt32(v.pid)
+            ps.ppid = UInt32(i == 0 && ns.ownPidNs ? 0 : inner[t.ppid]?.pid ?? t.ppid)
+            ps.pgid = UInt32(v.pgid)
+            ps.sid = UInt32(v.sid)
             if let task = t.task {
                 let fsID = fsParent[t.pid].flatMap { fsIDs[$0] } ?? UInt32(i + 1)
                 fsIDs[t.pid] = fsID
-                let (threads, ids) = try dumpSeized(task, index: UInt32(i + 1), fsID: fsID, files: files, shared: shared, dir: dir,
-                                                    stats: &stats)
+                let (threads, ids) = try dumpSeized(task, vpid: v.pid, ns: ns, index: UInt32(i + 1), fsID: fsID, files: files,
+                                                    shared: shared, dir: dir, stats: &stats)
                 ps.threads = threads
                 if rootIds == nil { rootIds = ids }
                 if i == 0 && tree.count > 1 { try options.faults.check(.dumpAfterFirstTask) }
             } else {
-                ps.threads = [UInt32(t.pid)]
-                try dir.write("core-\(t.pid).img", .core, [TaskDump.zombieCore(exitCode: t.exitCode, comm: t.comm, status: try? Status.read(pid: t.pid))])
+                ps.threads = [UInt32(v.pid)]
+                try dir.write("core-\(v.pid).img", .core, [TaskDump.zombieCore(exitCode: t.exitCode, comm: t.comm, status: try? Status.read(pid: t.pid))])
             }
             entries.append(ps)
         }
@@ -108,13 +114,17 @@ public struct Dumper {
         inv.imgVersion = 2
         inv.fdinfoPerID = true
         inv.nsPerID = true
-        inv.rootIds = rootIds ?? TaskDump.ids(index: 1)
+        var criuIds = rootIds ?? TaskDump.ids(index: 1)
+        ns.ids(into: &criuIds, criuView: true)
+        inv.rootIds = criuIds
+        if let rootIds { try nsImages.write(dir, ids: rootIds) }
         inv.lsmtype = .noLsm
         try dir.write("inventory.img", .inventory, [inv])
     }
 
     /// Dumps one live task; returns its thread list and kernel-object ids.
-    private func dumpSeized(_ task: SeizedTask, index: UInt32, fsID: UInt32, files: FileDumpContext, shared: SharedFiles, dir: ImageDir,
+    private func dumpSeized(_ task: SeizedTask, vpid: Int32, ns: TreeNamespaces, index: UInt32, fsID: UInt32, files: FileDumpContext,
+                            shared: SharedFiles, dir: ImageDir,
                             stats: inout DumpStats) throws -> ([UInt32], TaskKobjIdsEntry) {
         let pid = task.pid
         let t = task.mainThread
@@ -147,10 +157,10 @@ public struct Dumper {
         for th in task.threads where th.tid != pid {
             do {
                 let (m, x) = masks[th.tid]!
+                let thStatus = try Status.read(pid: pid, tid: th.tid)
                 let c = try TaskDump.threadCore(remote.inThread(th), regs: Self.resumeRegisters(th), xsave: x, sigmask: m,
-                                                status: try Status.read(pid: pid, tid: th.tid),
-                                                stat: try Stat.read(pid: pid, tid: th.tid))
-                threadCores.append((th.tid, c))
+                                                status: thStatus, stat: try Stat.read(pid: pid, tid: th.tid))
+                threadCores.append((ns.ownPidNs ? thStatus.nsPid.last ?? th.tid : th.tid, c))
             } catch {
                 throw EngineError.wrap(error, "dump thread", pid: th.tid)
             }
@@ -173,7 +183,7 @@ public struct Dumper {
         // long page copy leaves it running with its own signal mask and mappings (the kernel detaches it).
         try task.settle()
         let memStart = Clock.micros()
-        let pagemapWriter = try dir.writer("pagemap-\(pid).img", .pagemap)
+        let pagemapWriter = try dir.writer("pagemap-\(vpid).img", .pagemap)
         let pages = try PagesWriter(path: dir.track("pages-\(index).img"))
         let pagemap = try Pagemap(pid: pid)
         let mem = try MemoryDumper(task: task, pagemap: pagemap, pagemapWriter: pagemapWriter, pages: pages,
@@ -187,13 +197,14 @@ public struct Dumper {
 
         var ids = TaskDump.ids(index: index)
         ids.fsID = fsID
-        try dir.write("core-\(pid).img", .core, [core])
+        ns.ids(into: &ids, criuView: false)
+        try dir.write("core-\(vpid).img", .core, [core])
         for (tid, c) in threadCores { try dir.write("core-\(tid).img", .core, [c]) }
-        try dir.write("mm-\(pid).img", .mm, [mm])
+        try dir.write("mm-\(vpid).img", .mm, [mm])
         try dir.write("fdinfo-\(ids.filesID).img", .fdinfo, fdinfo)
-        try dir.write("fs-\(pid).img", .fs, [fs])
-        try dir.write("ids-\(pid).img", .ids, [ids])
-        return ([UInt32(pid)] + threadCores.map { UInt32($0.0) }, ids)
+        try dir.write("fs-\(vpid).img", .fs, [fs])
+        try dir.write("ids-\(vpid).img", .ids, [ids])
+        return ([UInt32(vpid)] + threadCores.map { UInt32($0.0) }, ids)
     }
 
     /// The registers a thread resumes with. A sleep interrupted for the dump would resume through

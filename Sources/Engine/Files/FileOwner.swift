@@ -17,7 +17,8 @@ enum FileOwner {
         let sig = csys_fcntl(local, CSYS_F_GETSIG, 0)
         var f = FileKinds.noOwner
         f.pidType = UInt32(own.type)
-        f.pid = UInt32(bitPattern: own.pid)
+        // We read the owner in our pid namespace; the image holds it as the task sees it.
+        f.pid = UInt32(bitPattern: TreePids.innerPid(own.pid))
         f.signum = UInt32(max(sig, 0))
         return f
     }

@@ -34,7 +34,8 @@ enum PidfdFile: FileKind {
         p.id = context.newId()
         p.ino = UInt32(truncatingIfNeeded: fd.info.ino)
         p.flags = fd.info.flags & ~UInt32(O_CLOEXEC | O_RDWR)
-        p.nspid = pid
+        // fdinfo shows the pid in our pid namespace; the task reopens it by the pid it sees.
+        p.nspid = pid == -1 ? -1 : TreePids.innerPid(pid)
         p.fown = try FileOwner.dump(local, fd: fd)
         if p.fown.pid != 0 || p.fown.signum != 0 {
             throw EngineError("dump", pid: fd.pid, fd: fd.fd, reason: "pidfd with F_SETOWN/F_SETSIG is not supported")
@@ -81,7 +82,7 @@ enum PidfdFile: FileKind {
             } else {
                 n = try r.call("pidfd_open(\(p.nspid), \(p.flags))", Int32(CSYS_NR_pidfd_open), UInt64(UInt32(bitPattern: p.nspid)),
                                UInt64(p.flags & (UInt32(O_NONBLOCK) | pidfdThread)))
-                holders.first[id] = (r.pid, Int32(bitPattern: fds[0].fd))
+                holders.first[id] = (TreePids.innerPid(r.pid), Int32(bitPattern: fds[0].fd))
             }
             for e in fds {
                 try r.call("dup3 pidfd to fd \(e.fd)", Int32(SYS_dup3), UInt64(n), UInt64(e.fd),

@@ -27,9 +27,9 @@ public enum EngineCapabilities {
         ("cr_file_owner", true, "F_SETOWN/F_SETSIG state of files"),
         ("cr_file_locks", true, "POSIX, OFD and flock file locks (--file-locks)"),
         ("cr_sysvipc", false, "SysV IPC"),
-        ("cr_namespaces", false, "pid, mount, net, ipc and uts namespaces"),
+        ("cr_namespaces", true, "pid, mount, net, ipc and uts namespaces"),
         ("cr_user_ns", false, "user namespaces"),
-        ("cr_uts_ns", false, "UTS namespaces"),
+        ("cr_uts_ns", true, "UTS namespaces"),
         ("cr_cpu_affinity", true, "CPU affinity"),
     ]
 

@@ -121,6 +121,20 @@ enum RestoreChild {
         while true { pause() }
     }
 
+    /// The root, born in fresh namespaces, makes them match the images before it forks anyone; a failure
+    /// is its report line.
+    static func enterNamespaces(_ ns: NamespaceImages, pid: Int32, reportFd: Int32, faults: Faults,
+                                deadPidfds: [UInt32: Int32]) {
+        do {
+            try NamespaceRestore.prepareInside(ns)
+            if ns.ownPidNs { try NamespaceRestore.remakeDeadPidfds(deadPidfds) }
+            try faults.check(.restoreAfterNamespaces)
+        } catch {
+            send(reportFd, String("\(pid) ERR \(error)".map { $0 == "\n" ? " " : $0 }) + "\n")
+            _exit(1)
+        }
+    }
+
     /// Dies as the dumped zombie: name, signal dispositions, ids, then the exit code or the signal that
     /// killed it (sent to the process when it was pending for the process, else to the thread).
     private static func becomeZombie(_ core: CoreEntry) -> Never {
@@ -161,7 +175,7 @@ enum RestoreChild {
             _ = csys_prctl(Restorer.prSetChildSubreaper, 1, 0, 0, 0)
         }
         for ci in plan.children {
-            let ret = plans[ci].cloneFlags == 0 ? forkAtPid(plans[ci].pid) : cloneAtPid(plans[ci].pid, flags: plans[ci].cloneFlags)
+            let ret = forkAtPid(plans[ci].pid, flags: plans[ci].cloneFlags)
             if ret == 0 { run(plans, ci, reportFd: reportFd, shared: shared) }
             if ret < 0 {
                 let e = errno

@@ -24,8 +24,8 @@ public struct Restorer {
         let locks = try FileLocks.read(dir, tree: tree, enabled: options.fileLocks)
         let fanotify = FanotifyFile.markOwners(tree)
         try options.faults.check(.restoreAfterRead)
-        // Every pid and tid must be free before anything is created.
-        for id in tree.allIds where access("/proc/\(id)", F_OK) == 0 {
+        // Every pid and tid must be free before anything is created (in a fresh pid namespace they are).
+        for id in tree.allIds where !tree.namespaces.ownPidNs && access("/proc/\(id)", F_OK) == 0 {
             throw EngineError("restore", pid: id,
                               reason: "pid \(id) is in use; restore into a fresh pid namespace (zdtm flavor ns) or free it")
         }
@@ -54,9 +54,9 @@ public struct Restorer {
             images.sharedMemfds = shared.memfds
             shared.files = try SharedDescriptions.open(plans, images: images, floor: Int32(SharedMemory.fdFloor))
         }
-        let root = tree.root
+        var root = tree.root
         let forkStart = Clock.micros()
-        let reports = try forkTree(plans, shared: shared)
+        let (reports, rootHost) = try forkTree(plans, shared: shared, ns: tree.namespaces)
         // The restored tasks hold their pipe ends now; ours would keep a reader or writer alive.
         for fds in shared.pipes.values { fds.forEach { close($0) } }
         shared.pipes = [:]
@@ -66,10 +66,20 @@ public struct Restorer {
         do {
             try options.faults.check(.restoreAfterFork)
             if plans.contains(where: { $0.helper != nil }) { try options.faults.check(.restoreAfterHelpers) }
+            // In a fresh pid namespace the images' pids are the namespace's; tracing needs the host's.
+            var host: [Int32: Int32] = [:]
+            if tree.namespaces.ownPidNs {
+                host = try NamespaceRestore.hostPids(root: rootHost)
+                root = rootHost
+                try options.faults.check(.restoreAfterPidMap)
+            }
             for e in tree.entries {
                 let pid = Int32(bitPattern: e.pid)
                 guard let images = tree.live[pid], let report = reports[pid] else { continue }
-                held.append(try rebuild(pid, images, report, pidfds: pidfds, locks: locks[pid] ?? [], fanotify: fanotify[pid] ?? []))
+                guard let hostPid = tree.namespaces.ownPidNs ? host[pid] : pid else {
+                    throw EngineError("restore", pid: pid, reason: "restored task \(pid) is not under the namespace's init \(rootHost)")
+                }
+                held.append(try rebuild(hostPid, images, report, pidfds: pidfds, locks: locks[pid] ?? [], fanotify: fanotify[pid] ?? []))
                 if held.count == 1 && tree.live.count > 1 { try options.faults.check(.restoreAfterFirstTask) }
             }
             try options.faults.check(.restoreBeforeResume)
@@ -81,7 +91,12 @@ public struct Restorer {
         } catch {
             // Children first are not needed: each restored task dies with its parent (PDEATHSIG) until it
             // is resumed, but kill every one by pid so nothing is left even after a partial resume.
-            for e in tree.entries.reversed() { kill(Int32(bitPattern: e.pid), SIGKILL) }
+            if tree.namespaces.ownPidNs {
+                // The namespace's init takes every task of its pid namespace along.
+                if rootHost > 0 { kill(rootHost, SIGKILL) }
+            } else {
+                for e in tree.entries.reversed() { kill(Int32(bitPattern: e.pid), SIGKILL) }
+            }
             Self.reapAll()
             throw error
         }
@@ -195,17 +210,29 @@ public struct Restorer {
 
     /// clone3 of the root at its pid; it forks the rest of the tree (RestoreChild) and every live task
     /// reports one line through one pipe. Returns each task's report.
-    private func forkTree(_ plans: [ChildPlan], shared: TreeObjects) throws -> [Int32: ChildReport] {
+    /// Returns each task's report and the root's host pid.
+    private func forkTree(_ plans: [ChildPlan], shared: TreeObjects, ns: NamespaceImages) throws -> ([Int32: ChildReport], Int32) {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw EngineError("pipe", errno: .init(rawValue: errno)) }
         let rootPid = plans[0].pid
-        let ret = options.sibling ? forkSiblingAtPid(rootPid) : forkAtPid(rootPid)
+        let gate = ns.ownPidNs ? try RootGate.open(groupOutside: plans[0].pgid == 0) : nil
+        let flags = options.sibling ? siblingCloneFlags : 0
+        let ret = ns.kinds.isEmpty ? forkAtPid(rootPid, flags: flags) : NamespaceRestore.forkRoot(ns, pid: rootPid, flags: flags)
         if ret == 0 {
             close(fds[0])
+            gate?.waitInChild()
+            if !ns.kinds.isEmpty { RestoreChild.enterNamespaces(ns, pid: rootPid, reportFd: fds[1], faults: options.faults,
+                                                                  deadPidfds: shared.deadPidfds) }
             RestoreChild.run(plans, 0, reportFd: fds[1], shared: shared)
         }
         let e = errno
         close(fds[1])
+        do { try gate?.release(root: Int32(ret)) } catch {
+            close(fds[0])
+            if ret > 0 { kill(Int32(ret), SIGKILL) }
+            Self.reapAll()
+            throw error
+        }
         guard ret > 0 else {
             close(fds[0])
             let reason = e == EEXIST ? "pid \(rootPid) is in use; restore into a fresh pid namespace" : nil
@@ -237,12 +264,12 @@ public struct Restorer {
         }
         if let failure {
             // Helpers are not killed by pid: theirs may be reused already; they die with their parent.
-            for p in plans.reversed() where p.helper == nil { kill(p.pid, SIGKILL) }
+            if ns.ownPidNs { kill(Int32(ret), SIGKILL) } else { for p in plans.reversed() where p.helper == nil { kill(p.pid, SIGKILL) } }
             Self.reapAll()
             throw failure
         }
         log.debug("\(reports.count) tasks ready")
-        return reports
+        return (reports, Int32(ret))
     }
 
     /// stats-restore, as CRIU writes it; a read-only images directory only costs a warning.
@@ -290,7 +317,7 @@ public struct Restorer {
                                                xsave: CpuState.xsave(core.threadInfo.fpregs, size: xsaveSize),
                                                sigmask: core.tc.blkSigset)
             let stopped = options.leaveStopped || core.tc.taskState == TaskDump.taskStopped
-            return PendingTask(task: task, states: threads.resumeStates(main: main, xsaveSize: xsaveSize),
+            return PendingTask(task: task, states: threads.resumeStates(main: main, xsaveSize: xsaveSize, threads: created),
                                stopped: stopped, shared: shared, pages: pages)
         } catch {
             task.forgetAddressSpace()

@@ -18,17 +18,3 @@ enum SharedFs {
         return 0
     }
 }
-
-/// clone3 at a chosen pid with extra clone flags (CLONE_FS) and SIGCHLD as exit signal; 0 in the
-/// child, its pid in the parent, -1 with errno on failure.
-func cloneAtPid(_ pid: Int32, flags: UInt64) -> Int {
-    var tid = pid
-    return withUnsafeMutablePointer(to: &tid) { p in
-        var args = csys_clone_args()
-        args.flags = flags
-        args.exit_signal = UInt64(SIGCHLD)
-        args.set_tid = UInt64(UInt(bitPattern: p))
-        args.set_tid_size = 1
-        return csys_sys_clone3(&args, MemoryLayout<csys_clone_args>.size)
-    }
-}

@@ -21,8 +21,8 @@ struct TaskRestore {
             try TimerState.restorePosix(r, tc.timers.posix)
         }
         try TaskProps.restoreRseq(r, th)
-        if tc.hasSignalsS { try Signals.restorePending(r, tid: r.pid, tc.signalsS, shared: true) }
-        if th.hasSignalsP { try Signals.restorePending(r, tid: r.pid, th.signalsP, shared: false) }
+        if tc.hasSignalsS { try Signals.restorePending(r, tgid: images.pid, tid: images.pid, tc.signalsS, shared: true) }
+        if th.hasSignalsP { try Signals.restorePending(r, tgid: images.pid, tid: images.pid, th.signalsP, shared: false) }
         try TaskProps.restoreProcKnobs(pid: r.pid, tc)
         if th.hasCreds { try Creds.restore(r, th.creds) }
         try TaskProps.restoreAfterCreds(r, images.mm, th, timerslack: th.hasTimerslackNs ? th.timerslackNs : nil)

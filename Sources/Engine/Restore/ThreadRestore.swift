@@ -18,6 +18,7 @@ struct ThreadRestore {
         guard !images.threadCores.isEmpty else { return [] }
         try r.task.traceClones(true)
         var out: [SeizedThread] = []
+        var tids = NamespaceRestore.ThreadTids(task: r.pid)
         for (tid, _) in images.threadCores {
             var args = csys_clone_args()
             args.flags = Self.threadFlags
@@ -34,7 +35,9 @@ struct ThreadRestore {
             guard got == Int64(tid) else {
                 throw EngineError("clone3 thread", pid: r.pid, reason: "asked for tid \(tid), got \(got)")
             }
-            do { out.append(try r.task.adoptThread(tid)) } catch {
+            // In a fresh pid namespace the task's tid is not the host's, which tracing needs.
+            let host = r.pid == images.pid ? tid : try tids.host(tid)
+            do { out.append(try r.task.adoptThread(host)) } catch {
                 throw EngineError.wrap(error, "take over new thread", pid: tid)
             }
         }
@@ -53,10 +56,10 @@ struct ThreadRestore {
                 if th.hasComm { try TaskProps.setName(tr, th.comm) }
                 if th.hasSas { try Signals.restoreAltStack(tr, th.sas) }
                 try TaskProps.restoreRseq(tr, th)
-                if th.hasSignalsP { try Signals.restorePending(tr, tid: tid, th.signalsP, shared: false) }
+                if th.hasSignalsP { try Signals.restorePending(tr, tgid: images.pid, tid: tid, th.signalsP, shared: false) }
                 if th.hasCreds { try Creds.restore(tr, th.creds) }
                 try TaskProps.restorePdeathSig(tr, th)
-                try TaskProps.restoreScheduling(pid: tid, th)
+                try TaskProps.restoreScheduling(pid: t.tid, th)
             } catch {
                 throw EngineError.wrap(error, "restore thread", pid: tid)
             }
@@ -64,10 +67,11 @@ struct ThreadRestore {
     }
 
     /// Registers, FPU state and signal mask each thread continues with.
-    func resumeStates(main: SeizedTask.ThreadResume, xsaveSize: Int) -> [Int32: SeizedTask.ThreadResume] {
+    /// Keyed by host tid.
+    func resumeStates(main: SeizedTask.ThreadResume, xsaveSize: Int, threads: [SeizedThread]) -> [Int32: SeizedTask.ThreadResume] {
         var out: [Int32: SeizedTask.ThreadResume] = [r.pid: main]
-        for (tid, core) in images.threadCores {
-            out[tid] = .init(registers: CpuState.registers(core.threadInfo.gpregs),
+        for (t, (_, core)) in zip(threads, images.threadCores) {
+            out[t.tid] = .init(registers: CpuState.registers(core.threadInfo.gpregs),
                              xsave: CpuState.xsave(core.threadInfo.fpregs, size: xsaveSize),
                              sigmask: core.threadCore.blkSigset)
         }

@@ -10,6 +10,8 @@ struct TreeImages {
     let live: [Int32: ImageSet]
     /// Zombies: pid -> their core (wait status, name, ids, signal dispositions).
     let zombies: [Int32: CoreEntry]
+    /// Namespaces of its own the root is restored in (none for a tree dumped in criu's).
+    var namespaces = NamespaceImages()
 
     var root: Int32 { Int32(bitPattern: entries[0].pid) }
 
@@ -42,7 +44,11 @@ struct TreeImages {
             }
             live[Int32(bitPattern: ps.pid)] = try ImageSet.read(dir, entry: ps, core: core, files: files)
         }
-        return TreeImages(entries: tree, live: live, zombies: zombies)
+        var out = TreeImages(entries: tree, live: live, zombies: zombies)
+        if let root = live[Int32(bitPattern: tree[0].pid)], inv.hasRootIds {
+            out.namespaces = try NamespaceImages.read(dir, rootIds: inv.rootIds, taskIds: root.ids)
+        }
+        return out
     }
 
     /// Every pid and tid the restore will take; each must be free.
