@@ -108,15 +108,19 @@ for w in "${workloads[@]}"; do
     set -- $w
     name=$1 mib=$2 pct=$3
     [ -n "$only" ] && [ "$only" != "$name" ] && continue
-    for b in "${bins[@]}"; do
-        rows=()
-        for r in $(seq "$runs"); do
-            row=$(one_run "$b" "$mib" "$pct") || { rows+=("FAIL"); continue; }
-            rows+=("$row")
-            echo "  run $r: $row" >&2
+    # Runs alternate between the binaries, back to back, so that load from elsewhere hits both alike.
+    declare -A rows=()
+    for r in $(seq "$runs"); do
+        for bi in "${!bins[@]}"; do
+            row=$(one_run "${bins[$bi]}" "$mib" "$pct") || row=FAIL
+            rows[$bi]+="$row"$'\n'
+            echo "  run $r $(basename "${bins[$bi]}"): $row" >&2
         done
-        ok=$(printf "%s\n" "${rows[@]}" | awk '$6!="ok"{bad=1} END{print bad?"FAILED":"ok"}')
-        good=$(printf "%s\n" "${rows[@]}" | grep -v FAIL)
+    done
+    for bi in "${!bins[@]}"; do
+        b=${bins[$bi]}
+        ok=$(printf "%s" "${rows[$bi]}" | awk '$6!="ok"{bad=1} END{print bad?"FAILED":"ok"}')
+        good=$(printf "%s" "${rows[$bi]}" | grep -v FAIL)
         [ -z "$good" ] && { printf "%-10s %-22s all runs failed\n" "$name" "$(basename "$b")"; continue; }
         d=$(echo "$good" | awk '{print $1}' | median)
         f=$(echo "$good" | awk '{print $2}' | median)
@@ -127,4 +131,5 @@ for w in "${workloads[@]}"; do
         printf "%-10s %-22s %8s %8s %8s %9s %9s %9s %5s%% %s\n" "$name" "$b" "$d" "$f" "$rs" $((by >> 20)) "$tp" "$bw" \
             $(( bw > 0 ? tp * 100 / bw : 0 )) "$ok"
     done
+    unset rows
 done

@@ -147,7 +147,7 @@ struct MemoryDumper {
             }
             if i == plans.count / 2 { try faults.check(.dumpMidMemory) }
         }
-        try pages.flush()
+        try pages.finish()
         return (scanned, pages.pagesWritten)
     }
 

@@ -2,34 +2,40 @@ import Glibc
 import CSys
 import Compel
 
-/// Streams page contents from a task into a pages-N.img file: read with process_vm_readv into one
-/// reusable buffer, written with plain write(2). The buffer is the only copy we hold, whatever the size of
-/// the memory being dumped. Runs of pages are gathered until the buffer is full, so that scattered pages
-/// (a sparse heap) cost one process_vm_readv and one write per buffer, not per run.
+/// Streams page contents from a task into a pages-N.img file. Runs of pages are gathered until a buffer
+/// is full, so that scattered pages (a sparse heap) cost one process_vm_readv per buffer, not per run; a
+/// WriterThread writes each filled buffer while the next one is read, so the two copies overlap. The
+/// buffers are the only copy we hold, whatever the size of the memory being dumped. `finish()` (or
+/// deinit) ends the writer thread.
 final class PagesWriter {
     let path: String
     private let fd: Int32
-    private let buffer: UnsafeMutableRawBufferPointer
+    private let writer: WriterThread
     private(set) var pagesWritten: UInt64 = 0
-    /// Runs of the task read into the buffer by the next flush, in order.
+    /// Runs of the task read into the next buffer by the next flush, in order.
     private var pending: [iovec] = []
     private var pendingBytes = 0
     private var pendingTask: SeizedTask?
     /// process_vm_readv takes at most IOV_MAX (1024) remote ranges.
     private static let maxRuns = 1024
     static let pageSize = UInt64(getpagesize())
+    private var bufferBytes: Int { writer.bufferBytes }
 
-    /// 256 KiB: the data read in is still in the L2 cache (1 MiB here) when write() copies it out; 1 and
-    /// 4 MiB buffers measured 10-30% more CPU per GiB (docs/benchmarks.md).
-    init(path: String, bufferBytes: Int = 256 << 10) throws {
+    /// Buffer size and count: see docs/benchmarks.md for the measurements behind the defaults.
+    init(path: String, bufferBytes: Int = 256 << 10, slots: Int = 4) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw EngineError("create pages image", path: path, errno: .init(rawValue: errno)) }
-        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferBytes, alignment: 4096)
+        do {
+            writer = try WriterThread(fd: fd, path: path, slots: slots, bufferBytes: bufferBytes)
+        } catch {
+            close(fd)
+            throw error
+        }
     }
 
     deinit {
-        buffer.deallocate()
+        writer.stop()
         close(fd)
     }
 
@@ -40,7 +46,7 @@ final class PagesWriter {
         var addr = address
         var left = nrPages * Self.pageSize
         while left > 0 {
-            let room = buffer.count - pendingBytes
+            let room = bufferBytes - pendingBytes
             if room == 0 || pending.count == Self.maxRuns {
                 try flush()
                 pendingTask = task
@@ -55,10 +61,12 @@ final class PagesWriter {
         pagesWritten += nrPages
     }
 
-    /// Reads every queued run into the buffer with one process_vm_readv and writes it out. A short read (a
-    /// page process_vm_readv may not touch, e.g. PROT_NONE) falls back to Compel's reader run by run.
+    /// Reads every queued run into a free buffer with one process_vm_readv and hands it to the writer. A
+    /// short read (a page process_vm_readv may not touch, e.g. PROT_NONE) falls back to Compel's reader run
+    /// by run.
     func flush() throws {
         guard let task = pendingTask, pendingBytes > 0 else { return }
+        let buffer = try writer.acquire()
         var local = iovec(iov_base: buffer.baseAddress, iov_len: pendingBytes)
         let done = pending.withUnsafeBufferPointer { csys_sys_process_vm_readv(task.pid, &local, 1, $0.baseAddress, UInt($0.count)) }
         if done != pendingBytes {
@@ -73,10 +81,16 @@ final class PagesWriter {
                 off += run.iov_len
             }
         }
-        try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<pendingBytes]))
+        writer.submit(pendingBytes)
         pending.removeAll(keepingCapacity: true)
         pendingBytes = 0
         pendingTask = nil
+    }
+
+    /// Writes out what is queued and waits until the image holds every page; ends the writer thread.
+    func finish() throws {
+        try flush()
+        try writer.finish()
     }
 
     /// Copies pages from a file (a shmem object) to the end of the image.
@@ -85,26 +99,17 @@ final class PagesWriter {
         var off = offset
         var left = nrPages * Self.pageSize
         while left > 0 {
+            let buffer = try writer.acquire()
             let want = Int(min(left, UInt64(buffer.count)))
             let n = pread(src, buffer.baseAddress, want, off_t(off))
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw EngineError("read shared memory", path: path, errno: .init(rawValue: n < 0 ? errno : EIO)) }
             // A short read past the end of the object leaves zeroes, as the pages read.
             if n < want { memset(buffer.baseAddress! + n, 0, want - n) }
-            try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<want]))
+            writer.submit(want)
             off += UInt64(want)
             left -= UInt64(want)
         }
         pagesWritten += nrPages
-    }
-
-    private func writeAll(_ data: UnsafeRawBufferPointer) throws {
-        var off = 0
-        while off < data.count {
-            let n = write(fd, data.baseAddress! + off, data.count - off)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw EngineError("write pages image", path: path, errno: .init(rawValue: n < 0 ? errno : ENOSPC)) }
-            off += n
-        }
     }
 }

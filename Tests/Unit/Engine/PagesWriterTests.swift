@@ -37,7 +37,7 @@ import Compel
             for (first, n) in runs {
                 try w.copy(from: task, address: base + UInt64(first * testPageSize), nrPages: UInt64(n))
             }
-            try w.flush()
+            try w.finish()
             #expect(w.pagesWritten == UInt64(runs.reduce(0) { $0 + $1.1 }))
         } catch {
             try? task.cure()
@@ -57,5 +57,32 @@ import Compel
             let bad = (0..<buf.count).first { buf[$0] != Self.pattern(pg, $0) }
             #expect(bad == nil, "page \(pg) (image page \(i)) differs at word \(bad ?? -1)")
         }
+    }
+
+    /// A failed write in the writer thread reaches the caller as one error naming the image and errno, and
+    /// the thread still ends (finish returns instead of hanging); a second writer dropped without finish
+    /// joins its thread in deinit.
+    @Test func writeErrorComesBackFromTheWriterThread() throws {
+        let w = try PagesWriter(path: "/dev/full", bufferBytes: 2 * testPageSize, slots: 2)
+        let src = try #require(mmap(nil, 16 * testPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0))
+        defer { munmap(src, 16 * testPageSize) }
+        let shm = open("/proc/self/map_files/" + mapFilesName(src, 16 * testPageSize), O_RDONLY)
+        try #require(shm >= 0)
+        defer { close(shm) }
+        var thrown: Error?
+        do {
+            try w.copy(fromFile: shm, offset: 0, nrPages: 16, path: "shm")
+            try w.finish()
+        } catch {
+            thrown = error
+        }
+        let text = "\(thrown.map { String(describing: $0) } ?? "no error")"
+        #expect(text.contains("/dev/full") && text.contains("No space left"), "\(text)")
+        _ = try PagesWriter(path: "/dev/null", bufferBytes: testPageSize, slots: 3)
+    }
+
+    private func mapFilesName(_ p: UnsafeMutableRawPointer, _ len: Int) -> String {
+        let a = UInt(bitPattern: p)
+        return String(a, radix: 16) + "-" + String(a + UInt(len), radix: 16)
     }
 }
