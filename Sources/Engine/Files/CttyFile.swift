@@ -88,11 +88,7 @@ enum CttyFile {
         guard let m = try TtyFile.ptyMasters(context)[index] else { return }
         let master = try context.takeFd(m)
         defer { close(master) }
-        var sid: pid_t = 0, pgrp: pid_t = 0
-        if csys_ioctl(master, UInt(TIOCGSID), &sid) == 0 && sid > 0 {
-            i.sid = UInt32(sid)
-            if csys_ioctl(master, UInt(TIOCGPGRP), &pgrp) == 0 && pgrp > 0 { i.pgrp = UInt32(pgrp) }
-        }
+        (i.sid, i.pgrp) = TtyCtty.dumpSession(master: master)
     }
 
     /// Makes the just opened slave `fd` our controlling terminal when it was our session's.

@@ -80,7 +80,7 @@ final class FileLockCollector {
             var e = FileLockEntry()
             e.flag = lock.flag
             e.type = UInt32(lock.write ? F_WRLCK : F_RDLCK)
-            e.pid = pid
+            e.pid = TreePids.innerPid(pid)
             e.fd = p.fd
             e.start = lock.start
             e.len = lock.len

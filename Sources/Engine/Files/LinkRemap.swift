@@ -88,7 +88,9 @@ enum LinkRemap {
         while let slash = dir.lastIndex(of: "/") {
             dir = String(dir[..<slash])
             let link = "\(dir)/link_remap.\(id)"
-            if linkat(AT_FDCWD, "/proc/\(pid)/fd/\(fd)", AT_FDCWD, link, AT_SYMLINK_FOLLOW) == 0 {
+            // Through the task's root: a link across two mounts of one filesystem (the task's mount
+            // namespace and ours) fails with EXDEV.
+            if linkat(AT_FDCWD, "/proc/\(pid)/fd/\(fd)", AT_FDCWD, "/proc/\(pid)/root" + link, AT_SYMLINK_FOLLOW) == 0 {
                 made.append(link)
                 return link
             }

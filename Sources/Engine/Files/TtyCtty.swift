@@ -14,12 +14,13 @@ enum TtyCtty {
     static let tiocgpgrp: UInt = 0x540F
     static let tiocspgrp: UInt = 0x5410
 
-    /// Session and foreground group of the pty whose master `master` is (0, 0 when it has no session).
+    /// Session and foreground group of the pty whose master `master` is (0, 0 when it has no session),
+    /// as the tree sees them: the kernel answers in our pid namespace.
     static func dumpSession(master: Int32) -> (sid: UInt32, pgrp: UInt32) {
         var sid: Int32 = 0, pgrp: Int32 = 0
-        guard csys_ioctl(master, tiocgsid, &sid) == 0 else { return (0, 0) }
-        if csys_ioctl(master, tiocgpgrp, &pgrp) != 0 { pgrp = 0 }
-        return (UInt32(bitPattern: sid), UInt32(bitPattern: pgrp))
+        guard csys_ioctl(master, tiocgsid, &sid) == 0, sid > 0 else { return (0, 0) }
+        if csys_ioctl(master, tiocgpgrp, &pgrp) != 0 || pgrp <= 0 { pgrp = 0 }
+        return (UInt32(bitPattern: TreePids.innerPid(sid)), pgrp == 0 ? 0 : UInt32(bitPattern: TreePids.innerPid(pgrp)))
     }
 
     /// The slave fd that is our controlling terminal (we lead its dumped session), if any.

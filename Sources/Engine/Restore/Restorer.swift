@@ -31,7 +31,7 @@ public struct Restorer {
         }
         var plans = try treePlans(tree)
         // Helpers take the pids of dead leaders: those must be free too.
-        for p in plans where p.helper != nil && access("/proc/\(p.pid)", F_OK) == 0 {
+        for p in plans where p.helper != nil && !tree.namespaces.ownPidNs && access("/proc/\(p.pid)", F_OK) == 0 {
             throw EngineError("restore", pid: p.pid,
                               reason: "pid \(p.pid) (a gone session or group leader, needed for a helper task) is in use; restore into a fresh pid namespace (zdtm flavor ns) or free it")
         }
