@@ -105,6 +105,7 @@ public struct Dumper {
             }
             entries.append(ps)
         }
+        try SiblingShares.check(tree: tree.map { ($0.pid, $0.ppid) }, held: files.held, entries: files.entries)
         try dir.write("files.img", .files, files.entries)
         try files.writeImages(dir)
         stats.pagesWritten += files.pagesWritten
@@ -151,6 +152,7 @@ public struct Dumper {
         files.begin(pid: pid)
         let fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob, shared: shared)
         try files.locks.resolve(pid: pid, fdinfo: fdinfo, enabled: options.fileLocks, context: files)
+        files.held[pid] = Dictionary(fdinfo.map { ($0.id, Int32(bitPattern: $0.fd)) }, uniquingKeysWith: min)
         let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
                                      stopped: t.wasStopped)
         var threadCores: [(Int32, CoreEntry)] = []

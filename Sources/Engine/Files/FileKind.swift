@@ -42,6 +42,8 @@ final class FileDumpContext {
     var shellJob = false
     /// Every pid and tid of the dumped tree (pidfds may only point inside it).
     var treeIds: Set<Int32> = []
+    /// pid -> file id -> lowest fd holding it, for every task dumped so far (SiblingShares).
+    var held: [Int32: [UInt32: Int32]] = [:]
     /// File locks met on the fds (FileLocks).
     let locks = FileLockCollector()
 
