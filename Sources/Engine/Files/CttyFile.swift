@@ -47,23 +47,13 @@ enum CttyFile {
                 var pty = TtyPtyEntry()
                 pty.index = index
                 i.pty = pty
-                try markSession(&i, index: index, context: context)
+                try TtyCtty.markSession(&i, index: index, context: context)
             }
             try context.addImage("tty-info.img", ImageKind.byName("TTY_INFO")!, i)
         }
         let local = try context.takeFd(fd.fd)
         defer { close(local) }
-        var t = TtyFileEntry()
-        t.id = context.newId()
-        t.ttyInfoID = infoId
-        t.flags = fd.info.flags & ~UInt32(O_CLOEXEC)
-        t.fown = try FileOwner.dump(local, fd: fd)
-        var f = FileEntry()
-        f.type = .tty
-        f.id = t.id
-        f.tty = t
-        context.add(f)
-        return t.id
+        return try TtyFile.addFile(context, infoId: infoId, fd: fd, local: local)
     }
 
     /// The terminal may be held only through /dev/tty and its master: its slave still needs a tty-info
@@ -78,17 +68,8 @@ enum CttyFile {
         let id = context.newId()
         context.ids[key] = id
         var i = try TtyFile.info(slave, id: id, index: index, master: false, rdev: rdev)
-        try markSession(&i, index: index, context: context)
+        try TtyCtty.markSession(&i, index: index, context: context)
         try context.addImage("tty-info.img", ImageKind.byName("TTY_INFO")!, i)
-    }
-
-    /// Session and foreground group the slave controls, asked through the master: on the slave side the
-    /// kernel answers only a caller whose own terminal it is.
-    static func markSession(_ i: inout TtyInfoEntry, index: UInt32, context: FileDumpContext) throws {
-        guard let m = try TtyFile.ptyMasters(context)[index] else { return }
-        let master = try context.takeFd(m)
-        defer { close(master) }
-        (i.sid, i.pgrp) = TtyCtty.dumpSession(master: master)
     }
 
     /// Makes the just opened slave `fd` our controlling terminal when it was our session's.

@@ -67,16 +67,6 @@ enum ExternalFile {
         }
         let local = try context.takeFd(fd.fd)
         defer { close(local) }
-        var t = TtyFileEntry()
-        t.id = context.newId()
-        t.ttyInfoID = infoId
-        t.flags = fd.info.flags & ~UInt32(O_CLOEXEC)
-        t.fown = try FileOwner.dump(local, fd: fd)
-        var f = FileEntry()
-        f.type = .tty
-        f.id = t.id
-        f.tty = t
-        context.add(f)
-        return t.id
+        return try TtyFile.addFile(context, infoId: infoId, fd: fd, local: local)
     }
 }

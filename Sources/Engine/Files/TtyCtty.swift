@@ -14,6 +14,16 @@ enum TtyCtty {
     static let tiocgpgrp: UInt = 0x540F
     static let tiocspgrp: UInt = 0x5410
 
+    /// Session and foreground group a pty slave controls, asked through the task's master (none when the
+    /// task holds no master of it): on the slave side the kernel answers only a caller whose own terminal
+    /// it is.
+    static func markSession(_ i: inout TtyInfoEntry, index: UInt32, context: FileDumpContext) throws {
+        guard let m = try TtyFile.ptyMasters(context)[index] else { return }
+        let master = try context.takeFd(m)
+        defer { close(master) }
+        (i.sid, i.pgrp) = dumpSession(master: master)
+    }
+
     /// Session and foreground group of the pty whose master `master` is (0, 0 when it has no session),
     /// as the tree sees them: the kernel answers in our pid namespace.
     static func dumpSession(master: Int32) -> (sid: UInt32, pgrp: UInt32) {

@@ -49,13 +49,16 @@ enum TtyFile: FileKind {
             infoId = context.newId()
             context.ids[infoKey] = infoId
             var entry = try info(local, id: infoId, index: index, master: master, fd: fd)
-            if !master, let mfd = masters[index] {
-                let lm = try context.takeFd(mfd)
-                defer { close(lm) }
-                (entry.sid, entry.pgrp) = TtyCtty.dumpSession(master: lm)
-            }
+            if !master { try TtyCtty.markSession(&entry, index: index, context: context) }
             try context.addImage("tty-info.img", ImageKind.byName("TTY_INFO")!, entry)
         }
+        let id = try addFile(context, infoId: infoId, fd: fd, local: local)
+        try saveData(context, index: index)
+        return id
+    }
+
+    /// The files.img entry of a terminal fd (pty end, /dev/tty or external), pointing at its tty-info.
+    static func addFile(_ context: FileDumpContext, infoId: UInt32, fd: OpenFd, local: Int32) throws -> UInt32 {
         var t = TtyFileEntry()
         t.id = context.newId()
         t.ttyInfoID = infoId
@@ -66,7 +69,6 @@ enum TtyFile: FileKind {
         f.id = t.id
         f.tty = t
         context.add(f)
-        try saveData(context, index: index)
         return t.id
     }
 
