@@ -36,6 +36,7 @@ public enum Proc {
             posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
             posix_spawn_file_actions_adddup2(&fa, 1, 2)
         }
+        _ = czdtm_spawn_closefrom(&fa, 3)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
