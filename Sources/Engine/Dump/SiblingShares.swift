@@ -11,16 +11,11 @@ enum SiblingShares {
     /// `tree`: (pid, ppid) in pstree order; `held`: pid -> file id -> lowest fd holding it.
     static func check(tree: [(pid: Int32, ppid: Int32)], held: [Int32: [UInt32: Int32]], entries: [FileEntry]) throws {
         let types = Dictionary(entries.map { ($0.id, $0.type) }, uniquingKeysWith: { a, _ in a })
-        var firstHolder: [UInt32: Int32] = [:]
-        for t in tree {
-            guard let ids = held[t.pid] else { continue }
-            let parent = held[t.ppid] ?? [:]
-            for (id, fd) in ids.sorted(by: { $0.key < $1.key }) {
-                guard let first = firstHolder[id] else { firstHolder[id] = t.pid; continue }
-                guard parent[id] == nil, let type = types[id], perTaskOnly.contains(type) else { continue }
-                throw EngineError("dump", pid: t.pid, fd: fd,
-                                  reason: "shares its \(type) file with pid \(first) but not with its parent \(t.ppid); such a description cannot be rebuilt in both")
-            }
+        try Inheritance.notInherited(tree, held: { (held[$0.pid] ?? [:]).keys.sorted() },
+                                     parentHolds: { held[$0.ppid]?[$1] != nil }) { t, id, first in
+            guard let type = types[id], perTaskOnly.contains(type) else { return }
+            throw EngineError("dump", pid: t.pid, fd: held[t.pid]?[id] ?? -1,
+                              reason: "shares its \(type) file with pid \(first.pid) but not with its parent \(t.ppid); such a description cannot be rebuilt in both")
         }
     }
 }

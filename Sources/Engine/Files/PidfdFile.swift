@@ -92,23 +92,31 @@ enum PidfdFile: FileKind {
         }
     }
 
-    /// For each pidfd entry to a reaped process: a pidfd of a helper child that exited and was reaped
-    /// here, before the tree is forked (so its pid is free again), kept high.
+    /// A pidfd whose process is gone: a child that exits at once, opened and then reaped here, so its pid
+    /// is free again and the pidfd reads as a reaped process's. Serves the host restore (before the tree
+    /// is forked) and the pid namespace's init (which remakes them inside its own namespace).
+    static func pidfdOfReapedHelper() throws -> Int32 {
+        let child = fork()
+        if child == 0 { _exit(0) }
+        guard child > 0 else { throw EngineError("fork a helper for a pidfd to a reaped process", errno: .init(rawValue: errno)) }
+        let fd = csys_sys_pidfd_open(child, 0)
+        let e = errno
+        var st: Int32 = 0
+        while waitpid(child, &st, 0) < 0 && errno == EINTR {}
+        guard fd >= 0 else { throw EngineError("pidfd_open", pid: child, errno: .init(rawValue: e)) }
+        return fd
+    }
+
+    /// For each pidfd entry to a reaped process: a pidfd of a reaped helper, made before the tree is
+    /// forked, kept high.
     static func deadPidfds(_ files: [UInt32: FileEntry], floor: Int32) throws -> [UInt32: Int32] {
         var out: [UInt32: Int32] = [:]
         do {
             for (id, f) in files.sorted(by: { $0.key < $1.key }) where f.type == .pidfd && f.pidfd.nspid == -1 {
-                let child = fork()
-                if child == 0 { _exit(0) }
-                guard child > 0 else { throw EngineError("fork a helper for a pidfd to a reaped process", errno: .init(rawValue: errno)) }
-                let fd = csys_sys_pidfd_open(child, 0)
-                let e = errno
-                var st: Int32 = 0
-                while waitpid(child, &st, 0) < 0 && errno == EINTR {}
-                guard fd >= 0 else { throw EngineError("pidfd_open", pid: child, errno: .init(rawValue: e)) }
+                let fd = try pidfdOfReapedHelper()
                 let high = csys_fcntl(fd, F_DUPFD_CLOEXEC, Int(floor))
                 close(fd)
-                guard high >= 0 else { throw EngineError("move pidfd \(id)", pid: child, errno: .init(rawValue: errno)) }
+                guard high >= 0 else { throw EngineError("move pidfd \(id)", errno: .init(rawValue: errno)) }
                 out[id] = high
             }
         } catch {

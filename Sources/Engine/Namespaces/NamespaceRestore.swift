@@ -24,18 +24,11 @@ enum NamespaceRestore {
     /// each at the same fd number with a helper of its own, reaped at once so its pid is free again.
     static func remakeDeadPidfds(_ fds: [UInt32: Int32]) throws {
         for (_, target) in fds.sorted(by: { $0.key < $1.key }) {
-            let child = fork()
-            if child == 0 { _exit(0) }
-            guard child > 0 else { throw EngineError("fork a helper for a pidfd to a reaped process", errno: .init(rawValue: errno)) }
-            let fd = csys_sys_pidfd_open(Int32(child), 0)
-            let e = errno
-            var st: Int32 = 0
-            while waitpid(Int32(child), &st, 0) < 0 && errno == EINTR {}
-            guard fd >= 0 else { throw EngineError("pidfd_open", pid: Int32(child), errno: .init(rawValue: e)) }
+            let fd = try PidfdFile.pidfdOfReapedHelper()
+            defer { close(fd) }
             guard csys_sys_dup3(fd, target, O_CLOEXEC) >= 0 else {
                 throw EngineError("dup3 pidfd over fd \(target)", errno: .init(rawValue: errno))
             }
-            close(fd)
         }
     }
 

@@ -13,12 +13,9 @@ enum SharedDescriptions {
 
     /// Ids held by a task (after the first holder, in pstree order) whose parent does not hold them.
     static func ids(_ plans: [ChildPlan]) -> Set<UInt32> {
-        var seen = Set<UInt32>(), out = Set<UInt32>()
-        for plan in plans {
-            for id in Set(plan.fds.map(\.file.id)) where !seen.insert(id).inserted && plan.inherited[id] == nil {
-                out.insert(id)
-            }
-        }
+        var out = Set<UInt32>()
+        Inheritance.notInherited(plans, held: { Set($0.fds.map(\.file.id)).sorted() },
+                                 parentHolds: { $0.inherited[$1] != nil }) { _, id, _ in out.insert(id) }
         return out
     }
 
