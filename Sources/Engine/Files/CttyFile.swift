@@ -30,15 +30,9 @@ enum CttyFile {
             throw EngineError("dump", pid: fd.pid, fd: fd.fd, path: "/dev/tty",
                               reason: "the controlling terminal /dev/pts/\(index) has its master outside the task; use --shell-job if it is the invoking terminal")
         }
-        let infoKey = "tty:ctty"
-        let infoId: UInt32
-        if let id = context.ids[infoKey] {
-            infoId = id
-        } else {
-            infoId = context.newId()
-            context.ids[infoKey] = infoId
+        let infoId = try TtyFile.infoId("tty:ctty", context: context) { id in
             var i = TtyInfoEntry()
-            i.id = infoId
+            i.id = id
             i.type = .ctty
             i.rdev = UInt32(truncatingIfNeeded: fd.stat.st_rdev)
             i.locked = false; i.exclusive = false; i.packetMode = false
@@ -49,7 +43,7 @@ enum CttyFile {
                 i.pty = pty
                 try TtyCtty.markSession(&i, index: index, context: context)
             }
-            try context.addImage("tty-info.img", ImageKind.byName("TTY_INFO")!, i)
+            return i
         }
         let local = try context.takeFd(fd.fd)
         defer { close(local) }

@@ -49,21 +49,15 @@ enum ExternalFile {
     }
 
     static func dumpTty(_ fd: OpenFd, key: String, context: FileDumpContext) throws -> UInt32 {
-        let infoKey = "tty:\(key)"
-        let infoId: UInt32
-        if let id = context.ids[infoKey] {
-            infoId = id
-        } else {
-            infoId = context.newId()
-            context.ids[infoKey] = infoId
+        let infoId = try TtyFile.infoId("tty:\(key)", context: context) { id in
             var i = TtyInfoEntry()
-            i.id = infoId
+            i.id = id
             i.type = .extTty
             i.rdev = UInt32(truncatingIfNeeded: fd.stat.st_rdev)
             i.dev = UInt32(truncatingIfNeeded: fd.stat.st_dev)
             i.locked = false; i.exclusive = false; i.packetMode = false
             i.sid = 0; i.pgrp = 0
-            try context.addImage("tty-info.img", ImageKind.byName("TTY_INFO")!, i)
+            return i
         }
         let local = try context.takeFd(fd.fd)
         defer { close(local) }

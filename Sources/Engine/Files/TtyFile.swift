@@ -41,19 +41,23 @@ enum TtyFile: FileKind {
             throw EngineError("dump", pid: fd.pid, fd: fd.fd,
                               reason: "terminal \(fd.link) belongs to a pty whose master the task does not hold; use --shell-job if it is the invoking terminal")
         }
-        let infoKey = "tty:\(master ? "m" : "s"):\(index)"
-        let infoId: UInt32
-        if let id = context.ids[infoKey] {
-            infoId = id
-        } else {
-            infoId = context.newId()
-            context.ids[infoKey] = infoId
-            var entry = try info(local, id: infoId, index: index, master: master, fd: fd)
+        let infoId = try infoId("tty:\(master ? "m" : "s"):\(index)", context: context) { id in
+            var entry = try info(local, id: id, index: index, master: master, fd: fd)
             if !master { try TtyCtty.markSession(&entry, index: index, context: context) }
-            try context.addImage("tty-info.img", ImageKind.byName("TTY_INFO")!, entry)
+            return entry
         }
         let id = try addFile(context, infoId: infoId, fd: fd, local: local)
         try saveData(context, index: index)
+        return id
+    }
+
+    /// The tty-info id of a terminal: every fd of one terminal points at one tty-info.img entry, made
+    /// (by `make`, given the new id) and written the first time its key is seen.
+    static func infoId(_ key: String, context: FileDumpContext, make: (UInt32) throws -> TtyInfoEntry) throws -> UInt32 {
+        if let id = context.ids[key] { return id }
+        let id = context.newId()
+        context.ids[key] = id
+        try context.addImage("tty-info.img", ImageKind.byName("TTY_INFO")!, try make(id))
         return id
     }
 
