@@ -5,8 +5,10 @@
 #
 #   bench/bench.sh [--runs N] [--dir DIR] [--criu-bin PATH] [--only NAME] [--crit PATH]
 #
-# Our criu is .build/release/criu (build it with `swift build -c release`); --criu-bin adds a second,
-# CRIU-compatible binary (e.g. /usr/sbin/criu) measured the same way. Needs root, gcc, python3.
+# Our criu is .build/release/criu (build it with `swift build -c release --static-swift-stdlib`); --criu-bin
+# adds a second, CRIU-compatible binary (e.g. /tmp/criu-up/criu/criu) measured the same way. Needs root, gcc,
+# python3. Progress goes to stderr; at the end a markdown table of the medians (with the load average at the
+# start and the end) goes to stdout.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -99,11 +101,15 @@ one_run() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
 
-workloads=("256M-dirty 256 100" "1G-dirty 1024 100" "4G-dirty 4096 100" "1G-10pct 1024 10")
+# "tiny" (1 MiB) shows the fixed cost of a dump: start-up, seize, /proc reads, injection, kill and wait.
+workloads=("tiny 1 100" "256M-dirty 256 100" "1G-dirty 1024 100" "4G-dirty 4096 100" "1G-10pct 1024 10")
 bins=("$ours")
 [ -n "$other" ] && bins+=("$other")
 
-printf "%-10s %-22s %8s %8s %8s %9s %9s %9s %6s %s\n" workload criu dump_ms frozen_ms rest_ms image_MiB dump_MiB/s dd_MiB/s ratio check
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+md=()
+printf "%-10s %-22s %8s %8s %8s %9s %9s %9s %6s %s\n" workload criu dump_ms frozen_ms rest_ms image_MiB dump_MiB/s dd_MiB/s ratio check >&2
 for w in "${workloads[@]}"; do
     set -- $w
     name=$1 mib=$2 pct=$3
@@ -121,15 +127,25 @@ for w in "${workloads[@]}"; do
         b=${bins[$bi]}
         ok=$(printf "%s" "${rows[$bi]}" | awk '$6!="ok"{bad=1} END{print bad?"FAILED":"ok"}')
         good=$(printf "%s" "${rows[$bi]}" | grep -v FAIL)
-        [ -z "$good" ] && { printf "%-10s %-22s all runs failed\n" "$name" "$(basename "$b")"; continue; }
+        [ -z "$good" ] && { printf "%-10s %-22s all runs failed\n" "$name" "$(basename "$b")" >&2; md+=("| $name | $b | all runs failed |"); continue; }
         d=$(echo "$good" | awk '{print $1}' | median)
         f=$(echo "$good" | awk '{print $2}' | median)
         rs=$(echo "$good" | awk '{print $3}' | median)
         by=$(echo "$good" | awk '{print $4}' | median)
         bw=$(echo "$good" | awk '{print $5}' | median)
         tp=$(( (by >> 20) * 1000 / (d > 0 ? d : 1) ))
+        ratio=$(( bw > 0 ? tp * 100 / bw : 0 ))
         printf "%-10s %-22s %8s %8s %8s %9s %9s %9s %5s%% %s\n" "$name" "$b" "$d" "$f" "$rs" $((by >> 20)) "$tp" "$bw" \
-            $(( bw > 0 ? tp * 100 / bw : 0 )) "$ok"
+            "$ratio" "$ok" >&2
+        md+=("| $name | $b | $d | $f | $rs | $((by >> 20)) | $tp | $bw | $ratio% | $ok |")
     done
     unset rows
 done
+
+echo
+echo "Started $started, $runs runs per binary and workload, alternated back to back; medians."
+echo "Load average (1, 5, 15 min): $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end."
+echo
+echo "| workload | criu | dump ms | frozen ms | restore ms | image MiB | dump MiB/s | dd MiB/s | ratio | check |"
+echo "|----------|------|--------:|----------:|-----------:|----------:|-----------:|---------:|------:|-------|"
+printf "%s\n" "${md[@]}"

@@ -14,6 +14,11 @@ struct MemoryRestore {
 
     static let taskSize: UInt64 = 0x7fff_ffff_f000
     static let page: UInt64 = 4096
+    /// The restorer's area in the child: the trampoline page, then room for IOV_MAX (1024) iovecs, so that
+    /// one injected preadv fills up to 1024 runs of a sparse pages image (one page held 240).
+    static let areaSize: UInt64 = 5 * page
+    /// iovecs per preadv (the kernel's UIO_MAXIOV).
+    static let maxIovecs = 1024
     private let mapFixed: UInt64 = 0x10, mapLocked: UInt32 = 0x2000
     private let madvDontneed: UInt64 = 4
 
@@ -47,7 +52,7 @@ struct MemoryRestore {
     private func unmapAll() throws {
         let t = report.trampoline
         try r.call("munmap below trampoline", Int32(SYS_munmap), 0, t)
-        try r.call("munmap above trampoline", Int32(SYS_munmap), t + Self.page, Self.taskSize - t - Self.page)
+        try r.call("munmap above trampoline", Int32(SYS_munmap), t + Self.areaSize, Self.taskSize - t - Self.areaSize)
     }
 
     private func mapVdso() throws {
@@ -105,9 +110,9 @@ struct MemoryRestore {
 
     /// Each pagemap run is one pread64 in the task: the kernel copies from the page cache into place.
     /// The pages image holds the runs back to back in pagemap order, so one injected preadv fills many runs:
-    /// the iovec array goes in the shared scratch page, the kernel copies page cache straight into place.
+    /// the iovec array goes in the shared scratch area, the kernel copies page cache straight into place.
     private func fillPages() throws -> UInt64 {
-        let maxRuns = min(r.local.count / 16, 256)
+        let maxRuns = min(r.local.count / 16, Self.maxIovecs)
         var offset: UInt64 = 0
         var total: UInt64 = 0
         var batch: [(addr: UInt64, len: UInt64)] = []

@@ -4,7 +4,7 @@ import Images
 
 /// What the forked child prepares from inside before the restorer takes it over: session, umask, cwd and
 /// root, every fd at its number, the fds the restorer needs (pages image, exe, mapped files) and a
-/// one-page trampoline holding `syscall; int3` in a hole of the dumped layout.
+/// trampoline holding `syscall; int3` (and the restorer's scratch pages) in a hole of the dumped layout.
 struct ChildPlan {
     var sid: Int32
     var pgid: Int32
@@ -278,9 +278,10 @@ enum RestoreChild {
         let memfd = csys_sys_memfd_create("criu-restorer", CSYS_MFD_CLOEXEC)
         guard memfd >= 0 else { throw fail("memfd_create") }
         report.memfd = try spare.park(memfd, "restorer memfd")
-        guard ftruncate(report.memfd, 4096) == 0 else { throw fail("ftruncate restorer memfd") }
+        let areaSize = Int(MemoryRestore.areaSize)
+        guard ftruncate(report.memfd, off_t(areaSize)) == 0 else { throw fail("ftruncate restorer memfd") }
         for hint in plan.trampolineCandidates {
-            let p = mmap(UnsafeMutableRawPointer(bitPattern: UInt(hint)), 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+            let p = mmap(UnsafeMutableRawPointer(bitPattern: UInt(hint)), areaSize, PROT_READ | PROT_WRITE | PROT_EXEC,
                          MAP_SHARED | mapFixedNoreplace, report.memfd, 0)
             if let p, p != UnsafeMutableRawPointer(bitPattern: -1), UInt64(UInt(bitPattern: p)) == hint {
                 let code: [UInt8] = [0x0f, 0x05, 0xcc]

@@ -124,7 +124,7 @@ public struct Restorer {
         let pages: UInt64
 
         func resume() throws {
-            defer { munmap(shared.baseAddress, 4096) }
+            defer { munmap(shared.baseAddress, shared.count) }
             do { try task.detachAll(states, stopped: stopped) } catch {
                 throw EngineError.wrap(error, "resume restored task", pid: task.pid)
             }
@@ -310,7 +310,7 @@ public struct Restorer {
             if !created.isEmpty { log.info("Restored \(created.count) more threads of pid \(child)") }
             try TaskRestore(r: r, images: images).run()
             try r.call("close restorer memfd", Int32(SYS_close), UInt64(report.memfd))
-            _ = try r.raw(Int32(SYS_munmap), report.trampoline, MemoryRestore.page)
+            _ = try r.raw(Int32(SYS_munmap), report.trampoline, MemoryRestore.areaSize)
             task.forgetAddressSpace()
             let core = images.core
             let main = SeizedTask.ThreadResume(registers: CpuState.registers(core.threadInfo.gpregs),
@@ -321,21 +321,22 @@ public struct Restorer {
                                stopped: stopped, shared: shared, pages: pages)
         } catch {
             task.forgetAddressSpace()
-            munmap(shared.baseAddress, 4096)
+            munmap(shared.baseAddress, shared.count)
             throw EngineError.wrap(error, "restore", pid: child)
         }
     }
 
-    /// Our own view of the child's trampoline page, through its memfd.
+    /// Our own view of the child's restorer area (trampoline page and scratch), through its memfd.
     private func mapTrampoline(_ child: Int32, _ report: ChildReport) throws -> UnsafeMutableRawBufferPointer {
         let path = "/proc/\(child)/fd/\(report.memfd)"
         let fd = csys_open(path, O_RDWR | O_CLOEXEC, 0)
         guard fd >= 0 else { throw EngineError("open", pid: child, path: path, errno: .init(rawValue: errno)) }
         defer { close(fd) }
-        guard let p = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
+        let size = Int(MemoryRestore.areaSize)
+        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
               p != UnsafeMutableRawPointer(bitPattern: -1) else {
             throw EngineError("mmap", pid: child, path: path, errno: .init(rawValue: errno))
         }
-        return UnsafeMutableRawBufferPointer(start: p, count: 4096)
+        return UnsafeMutableRawBufferPointer(start: p, count: size)
     }
 }
