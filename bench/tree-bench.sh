@@ -4,7 +4,7 @@
 # runs alternated back to back. Prints medians of wall time and CPU time (user+sys of criu from wait4,
 # far steadier than wall time on a shared machine), and per-task (per-thread) cost.
 #
-#   bench/tree-bench.sh [--runs N] [--criu-bin PATH] [--ours PATH] [--dir DIR] [--only SHAPE]...
+#   bench/tree-bench.sh [--runs N] [--criu-bin PATH] [--ours PATH] [--dir DIR (images, default on tmpfs)] [--only SHAPE]...
 #
 # Shapes: procs-100 procs-1000 threads-100 threads-1000 mixed-5x20 mixed-50x20. Our criu is
 # .build/release/criu (`swift build -c release`). Every restored tree is checked (process and thread
@@ -14,7 +14,10 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 runs=3
-dir=/tmp/criu-tree-bench
+# tmpfs by default: on this machine's journal-less ext4, creating files right after the previous run deleted
+# thousands of them walks the recently freed inodes one by one (find_inode_bit -> recently_deleted took
+# half of a 300-task dump's CPU in perf); that measures the file system, not criu.
+dir=/dev/shm/criu-tree-bench
 other=""
 ours="$root/.build/release/criu"
 only=()

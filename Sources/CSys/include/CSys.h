@@ -40,6 +40,7 @@
 #include "csys_files.h"
 #include "csys_locks.h"
 #include "csys_ns.h"
+#include "csys_scale.h"
 
 // MARK: variadic calls with fixed arity
 

@@ -80,7 +80,11 @@ enum TaskProps {
     // MARK: restore (in the task, before its creds change)
 
     static func restoreLimits(_ r: Remote, _ tc: TaskCoreEntry) throws {
+        // The task inherited criu's limits, mostly equal to the dumped ones: one read of /proc/PID/limits
+        // spares an injected prlimit64 (two ptrace stops) for each such limit.
+        let now = try? Limits.read(pid: r.pid)
         for (res, l) in tc.rlimits.rlimits.enumerated() {
+            if let now, res < now.count, now[res] == RLimit(soft: l.cur, hard: l.max) { continue }
             r.store(l.cur, at: 0)
             r.store(l.max, at: 8)
             let ret = try r.raw(Int32(SYS_prlimit64), 0, UInt64(res), r.addr(), 0)
