@@ -74,7 +74,11 @@ enum TaskProps {
     }
 
     static func timerslack(_ r: Remote) throws -> UInt64 {
-        UInt64(try r.call("prctl(PR_GET_TIMERSLACK)", Int32(SYS_prctl), prGetTimerslack, 0, 0, 0, 0))
+        // /proc/TID/timerslack_ns is the same per-thread value, read without an injected call (it needs
+        // CAP_SYS_NICE, which root has); the prctl stays for when it cannot be read.
+        if let text = try? ProcFile.readText("/proc/\(r.tid)/timerslack_ns"),
+           let v = UInt64(text.split(separator: "\n").first ?? "") { return v }
+        return UInt64(try r.call("prctl(PR_GET_TIMERSLACK)", Int32(SYS_prctl), prGetTimerslack, 0, 0, 0, 0))
     }
 
     // MARK: restore (in the task, before its creds change)
