@@ -41,6 +41,7 @@
 #include "csys_locks.h"
 #include "csys_ns.h"
 #include "csys_speed.h"
+#include "csys_scale.h"
 
 // MARK: variadic calls with fixed arity
 

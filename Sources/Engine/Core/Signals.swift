@@ -29,8 +29,9 @@ enum Signals {
     }
 
     static func restoreActions(_ r: Remote, _ entries: [SaEntry]) throws {
-        // Every signal is set, defaults included: the task inherited whatever handlers criu had.
-        for (sig, e) in zip(catchable, entries) {
+        // The task put every action back to the pristine default (RestoreChild.resetSignalActions) before
+        // it reported: only the dumped actions that differ from it cost an injected call.
+        for (sig, e) in zip(catchable, entries) where !isPristineDefault(e) {
             var ka = csys_kernel_sigaction()
             ka.handler = e.sigaction
             ka.flags = e.flags
@@ -38,6 +39,19 @@ enum Signals {
             ka.mask = e.mask
             r.store(ka, at: 0)
             try r.call("rt_sigaction(\(sig))", Int32(SYS_rt_sigaction), UInt64(sig), r.addr(), 0, 8)
+        }
+    }
+
+    /// SIG_DFL with no flags, mask or restorer: what exec leaves and what a reset task has.
+    static func isPristineDefault(_ e: SaEntry) -> Bool {
+        e.sigaction == 0 && e.flags == 0 && e.restorer == 0 && e.mask == 0
+    }
+
+    /// Sets every catchable signal of the calling task to the pristine default (run in a forked child).
+    static func resetActions() throws {
+        var ka = csys_kernel_sigaction()
+        for sig in catchable where csys_sys_rt_sigaction(sig, &ka, nil) < 0 {
+            throw EngineError("reset the action of signal \(sig)", errno: .init(rawValue: errno))
         }
     }
 

@@ -74,13 +74,21 @@ enum TaskProps {
     }
 
     static func timerslack(_ r: Remote) throws -> UInt64 {
-        UInt64(try r.call("prctl(PR_GET_TIMERSLACK)", Int32(SYS_prctl), prGetTimerslack, 0, 0, 0, 0))
+        // /proc/TID/timerslack_ns is the same per-thread value, read without an injected call (it needs
+        // CAP_SYS_NICE, which root has); the prctl stays for when it cannot be read.
+        if let text = try? ProcFile.readText("/proc/\(r.tid)/timerslack_ns"),
+           let v = UInt64(text.split(separator: "\n").first ?? "") { return v }
+        return UInt64(try r.call("prctl(PR_GET_TIMERSLACK)", Int32(SYS_prctl), prGetTimerslack, 0, 0, 0, 0))
     }
 
     // MARK: restore (in the task, before its creds change)
 
     static func restoreLimits(_ r: Remote, _ tc: TaskCoreEntry) throws {
+        // The task inherited criu's limits, mostly equal to the dumped ones: one read of /proc/PID/limits
+        // spares an injected prlimit64 (two ptrace stops) for each such limit.
+        let now = try? Limits.read(pid: r.pid)
         for (res, l) in tc.rlimits.rlimits.enumerated() {
+            if let now, res < now.count, now[res] == RLimit(soft: l.cur, hard: l.max) { continue }
             r.store(l.cur, at: 0)
             r.store(l.max, at: 8)
             let ret = try r.raw(Int32(SYS_prlimit64), 0, UInt64(res), r.addr(), 0)

@@ -21,9 +21,11 @@ struct TreeTask {
 enum TreeCollector {
     static func collect(root: Int32, timeout: Duration, log: Logger) throws -> [TreeTask] {
         var out: [TreeTask] = []
+        var known: Set<Int32> = []
         do {
             let rootTask = try seize(root, timeout: timeout)
             out.append(try describe(root, rootTask))
+            known.insert(root)
             var next = 0
             var rescans = 0
             while true {
@@ -35,7 +37,7 @@ enum TreeCollector {
                     let before = out.count
                     for t in out where t.task != nil {
                         let kids = (try? Tasks.children(pid: t.pid)) ?? []
-                        if kids.contains(where: { k in !out.contains { $0.pid == k } }) { next = out.firstIndex { $0.pid == t.pid }!; break }
+                        if kids.contains(where: { !known.contains($0) }) { next = out.firstIndex { $0.pid == t.pid }!; break }
                     }
                     if next == before { break }
                     rescans += 1
@@ -48,7 +50,8 @@ enum TreeCollector {
                 do { kids = try Tasks.children(pid: t.pid) } catch {
                     throw EngineError("read children", pid: t.pid, reason: "\(error)")
                 }
-                for k in kids where !out.contains(where: { $0.pid == k }) {
+                for k in kids where !known.contains(k) {
+                    known.insert(k)
                     let st = try? Stat.read(pid: k)
                     if st == nil || st!.state == "Z" || st!.state == "X" {
                         out.append(try describe(k, nil))

@@ -91,10 +91,18 @@ struct ImageSet {
             }
         }
         var total: UInt64 = 0
+        let vmas = mm.vmas
         for e in pagemap {
             let n = Self.pages(e)
             let end = e.vaddr + n * 4096
-            guard mm.vmas.contains(where: { $0.start <= e.vaddr && end <= $0.end }) else {
+            // The VMAs are sorted and disjoint (checked above): bisect for the last one starting at or below
+            // the run, so a task with many VMAs and runs costs P log V, not P x V.
+            var lo = 0, hi = vmas.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if vmas[mid].start <= e.vaddr { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo > 0, end <= vmas[lo - 1].end else {
                 throw EngineError("check images", reason: "pagemap run \(hex(e.vaddr))+\(n) lies outside every VMA")
             }
             total += n

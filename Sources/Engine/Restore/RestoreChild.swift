@@ -112,6 +112,9 @@ enum RestoreChild {
             try forkChildren(plans, plan, reportFd: fd, shared: objects)
             try TtyCtty.foreground(plan.fds, plan.fileImages)
             let report = try prepare(plan, reportFd: fd, targets: targets, shared: objects)
+            // criu's handlers are no business of the task; from the pristine default the restorer only sets
+            // the dumped actions that differ, not all 62 (Signals.restoreActions).
+            try Signals.resetActions()
             send(fd, "\(plan.pid) " + report.encode() + "\n")
         } catch {
             send(fd, String("\(plan.pid) ERR \(error)".map { $0 == "\n" ? " " : $0 }) + "\n")

@@ -16,6 +16,9 @@ struct ThreadRestore {
     /// Returns the new threads, held.
     func create() throws -> [SeizedThread] {
         guard !images.threadCores.isEmpty else { return [] }
+        // A thread starts with the name of the thread that cloned it: with the main thread's dumped name in
+        // place first, the threads named like it (most) need no PR_SET_NAME of their own (restoreState).
+        try TaskProps.setName(r, images.core.tc.comm)
         try r.task.traceClones(true)
         var out: [SeizedThread] = []
         var tids = NamespaceRestore.ThreadTids(task: r.pid)
@@ -53,18 +56,22 @@ struct ThreadRestore {
             let th = core.threadCore
             do {
                 try TaskProps.restoreThreadCore(tr, th, clearTid: core.threadInfo.clearTidAddr_p)
-                if th.hasComm { try TaskProps.setName(tr, th.comm) }
+                if th.hasComm && !Self.sameName(th.comm, images.core.tc.comm) { try TaskProps.setName(tr, th.comm) }
                 if th.hasSas { try Signals.restoreAltStack(tr, th.sas) }
                 try TaskProps.restoreRseq(tr, th)
                 if th.hasSignalsP { try Signals.restorePending(tr, tgid: images.pid, tid: tid, th.signalsP, shared: false) }
                 if th.hasCreds { try Creds.restore(tr, th.creds) }
-                try TaskProps.restorePdeathSig(tr, th)
+                // A new thread starts without one (and a creds change clears it): only a set one is injected.
+                if th.pdeathSig != 0 { try TaskProps.restorePdeathSig(tr, th) }
                 try TaskProps.restoreScheduling(pid: t.tid, th)
             } catch {
                 throw EngineError.wrap(error, "restore thread", pid: tid)
             }
         }
     }
+
+    /// Names as the kernel keeps them: at most 15 bytes.
+    static func sameName(_ a: String, _ b: String) -> Bool { Array(a.utf8.prefix(15)) == Array(b.utf8.prefix(15)) }
 
     /// Registers, FPU state and signal mask each thread continues with.
     /// Keyed by host tid.
