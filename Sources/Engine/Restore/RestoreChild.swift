@@ -44,6 +44,7 @@ struct ChildPlan {
     /// First holder of a shared fd table: how many tasks below share it. A sharer: where it says it is done.
     var tableSharers = 0
     var tableDoneFd: Int32 = -1
+    var tableFaults: Faults? = nil
 }
 
 /// What the child reports back through the pipe.

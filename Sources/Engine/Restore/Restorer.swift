@@ -162,7 +162,7 @@ public struct Restorer {
             plans.append(plan)
         }
         try TreeHelpers.insert(&plans) { tree.live[$0]?.core.tc.childSubreaper ?? false }
-        SharedFdTable.countSharers(&plans)
+        SharedFdTable.countSharers(&plans, faults: options.faults)
         return plans
     }
 

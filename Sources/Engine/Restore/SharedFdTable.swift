@@ -57,13 +57,14 @@ enum SharedFdTable {
     }
 
     /// Counts, for each first holder, the tasks below it that share its table (after helpers are in).
-    static func countSharers(_ plans: inout [ChildPlan]) {
+    static func countSharers(_ plans: inout [ChildPlan], faults: Faults) {
         var parent: [Int: Int] = [:]
         for (pi, p) in plans.enumerated() { for c in p.children { parent[c] = pi } }
         for i in plans.indices where plans[i].sharesParentFiles {
             var top = i
             while plans[top].sharesParentFiles, let p = parent[top] { top = p }
             plans[top].tableSharers += 1
+            plans[top].tableFaults = faults
         }
     }
 
@@ -140,6 +141,7 @@ enum SharedFdTable {
             }
             for v in w.dropFirst() { if let fd = Int32(v) { keep.insert(fd) } }
         }
+        try plan.tableFaults?.check(.restoreAfterTableSharers)
         return keep
     }
 
