@@ -37,7 +37,8 @@ enum SharedFdTable {
     /// The dumped root may not share its table with its parent: that task is not dumped, and the root
     /// would come back with a private copy.
     static func checkRootAlone(pid: Int32, parent: Int32) throws {
-        guard parent > 0, pid != parent else { return }
+        // Init does not clone tasks onto its own fd table, and is no business of ours.
+        guard parent > 1, pid != parent else { return }
         if csys_sys_kcmp(pid, parent, SharedTaskState.kcmpFiles, 0, 0) == 0 {
             throw EngineError("dump", pid: pid,
                               reason: "shares its fd table (CLONE_FILES) with its parent pid \(parent), which is outside the dumped tree; dump from pid \(parent) instead")
