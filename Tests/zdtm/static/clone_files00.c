@@ -1,5 +1,6 @@
 /* A parent and children sharing one fd table (clone with CLONE_FILES, no CLONE_VM): two children of
- * the parent and a grandchild of the first share it, a plain fork()ed child has a copy. After restore
+ * the parent (the second also on the parent's fs, CLONE_FS) and a grandchild of the first share it, a
+ * plain fork()ed child has a copy. After restore
  * they still share ONE table: kcmp(KCMP_FILES) says so, every fd is at its number with its offset and
  * close-on-exec flag, and an fd one of them opens, reads or closes is seen by the others at once. The
  * forked child still has its own table whose fds share the descriptions. */
@@ -81,7 +82,7 @@ static int child_b(void *arg)
 	uint64_t v;
 	char buf[5];
 	task_waiter_wait4(step, 3);
-	if (kcmp(getpid(), getppid(), KCMP_FILES, 0, 0))
+	if (kcmp(getpid(), getppid(), KCMP_FILES, 0, 0) || kcmp(getpid(), getppid(), KCMP_FS, 0, 0))
 		return 30;
 	if (!is_open(NEWFD))
 		return 31;
@@ -117,7 +118,7 @@ int main(int argc, char **argv)
 	if (a < 0)
 		pr_perror("clone a");
 	task_waiter_wait4(born, 1);
-	pid_t b = clone(child_b, stack + sizeof(stack), CLONE_FILES | SIGCHLD, NULL);
+	pid_t b = clone(child_b, stack + sizeof(stack), CLONE_FILES | CLONE_FS | SIGCHLD, NULL);
 	if (b < 0)
 		pr_perror("clone b");
 	pid_t n = fork();
