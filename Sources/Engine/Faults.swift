@@ -25,6 +25,8 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case restoreAfterHelpers = 108
     case restoreAfterNamespaces = 109
     case restoreAfterPidMap = 110
+    /// in the first holder of a shared fd table (CLONE_FILES), once every sharer prepared
+    case restoreAfterTableSharers = 115
 }
 
 public struct Faults: Sendable {

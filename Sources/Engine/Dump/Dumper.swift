@@ -30,12 +30,12 @@ public struct Dumper {
         stats.freezingMicros = UInt32(clamping: frozenAt - t0)
         do {
             try options.faults.check(.dumpAfterSeize)
-            let fsParent = try SharedTaskState.check(tree.compactMap { $0.task == nil ? nil : ($0.pid, $0.ppid) })
+            let sharing = try SharedTaskState.check(tree.compactMap { $0.task == nil ? nil : ($0.pid, $0.ppid) })
             try options.faults.check(.dumpAfterSharingCheck)
             let ns = try TreeNamespaces.analyze(root: pid, live: tree.compactMap { $0.task?.pid })
             let nsImages = try NamespaceImages.dump(ns)
             if !ns.own.isEmpty { log.info("Root \(pid) has namespaces of its own: \(ns.own.map(\.rawValue).joined(separator: ","))") }
-            try dumpTree(tree, fsParent: fsParent, ns: ns, nsImages: nsImages, dir: dir, stats: &stats)
+            try dumpTree(tree, sharing: sharing, ns: ns, nsImages: nsImages, dir: dir, stats: &stats)
             try options.faults.check(.dumpBeforeFinish)
         } catch {
             dir.removeWritten()
@@ -74,10 +74,12 @@ public struct Dumper {
         if let first { throw first }
     }
 
-    private func dumpTree(_ tree: [TreeTask], fsParent: [Int32: Int32], ns: TreeNamespaces, nsImages: NamespaceImages,
+    private func dumpTree(_ tree: [TreeTask], sharing: SharedTaskState.Sharing, ns: TreeNamespaces, nsImages: NamespaceImages,
                           dir: ImageDir, stats: inout DumpStats) throws {
-        // A child sharing its parent's fs (CLONE_FS) gets the parent's fs_id.
+        // A child sharing its parent's fs (CLONE_FS) or fd table (CLONE_FILES) gets the parent's fs_id or
+        // files_id; a shared table is dumped once, by its first holder.
         var fsIDs: [Int32: UInt32] = [:]
+        var table = SharedFdTable.Dump()
         let files = FileDumpContext(pid: options.pid, options: options.files)
         let shared = SharedFiles()
         files.treeIds = Set(tree.flatMap { t in [t.pid] + (t.task?.threads.map(\.tid) ?? []) })
@@ -92,9 +94,11 @@ public struct Dumper {
             ps.pgid = UInt32(v.pgid)
             ps.sid = UInt32(v.sid)
             if let task = t.task {
-                let fsID = fsParent[t.pid].flatMap { fsIDs[$0] } ?? UInt32(i + 1)
+                let fsID = sharing.fsParent[t.pid].flatMap { fsIDs[$0] } ?? UInt32(i + 1)
                 fsIDs[t.pid] = fsID
-                let (threads, ids) = try dumpSeized(task, vpid: v.pid, ns: ns, index: UInt32(i + 1), fsID: fsID, files: files,
+                let filesID = table.filesID(pid: t.pid, parent: sharing.filesParent[t.pid], index: UInt32(i + 1))
+                let (threads, ids) = try dumpSeized(task, vpid: v.pid, ns: ns, index: UInt32(i + 1), fsID: fsID,
+                                                    filesID: filesID, table: &table, files: files,
                                                     shared: shared, dir: dir, stats: &stats)
                 ps.threads = threads
                 if rootIds == nil { rootIds = ids }
@@ -124,7 +128,8 @@ public struct Dumper {
     }
 
     /// Dumps one live task; returns its thread list and kernel-object ids.
-    private func dumpSeized(_ task: SeizedTask, vpid: Int32, ns: TreeNamespaces, index: UInt32, fsID: UInt32, files: FileDumpContext,
+    private func dumpSeized(_ task: SeizedTask, vpid: Int32, ns: TreeNamespaces, index: UInt32, fsID: UInt32, filesID: UInt32,
+                            table: inout SharedFdTable.Dump, files: FileDumpContext,
                             shared: SharedFiles, dir: ImageDir,
                             stats: inout DumpStats) throws -> ([UInt32], TaskKobjIdsEntry) {
         let pid = task.pid
@@ -150,8 +155,14 @@ public struct Dumper {
         let remote = Remote(task: task, area: area)
 
         files.begin(pid: pid)
-        let fdinfo = try FileTable.dump(pid: pid, context: files, shellJob: options.shellJob, shared: shared)
-        try files.locks.resolve(pid: pid, fdinfo: fdinfo, enabled: options.fileLocks, context: files)
+        // A table shared with the parent (CLONE_FILES) was dumped with the parent, locks included (the
+        // table owns the POSIX locks).
+        let sharedTable = table.tables[filesID]
+        let fdinfo = try sharedTable ?? FileTable.dump(pid: pid, context: files, shellJob: options.shellJob, shared: shared)
+        if sharedTable == nil {
+            try files.locks.resolve(pid: pid, fdinfo: fdinfo, enabled: options.fileLocks, context: files)
+            table.tables[filesID] = fdinfo
+        }
         files.held[pid] = Dictionary(fdinfo.map { ($0.id, Int32(bitPattern: $0.fd)) }, uniquingKeysWith: min)
         let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
                                      stopped: t.wasStopped)
@@ -199,11 +210,12 @@ public struct Dumper {
 
         var ids = TaskDump.ids(index: index)
         ids.fsID = fsID
+        ids.filesID = filesID
         ns.ids(into: &ids, criuView: false)
         try dir.write("core-\(vpid).img", .core, [core])
         for (tid, c) in threadCores { try dir.write("core-\(tid).img", .core, [c]) }
         try dir.write("mm-\(vpid).img", .mm, [mm])
-        try dir.write("fdinfo-\(ids.filesID).img", .fdinfo, fdinfo)
+        if sharedTable == nil { try dir.write("fdinfo-\(ids.filesID).img", .fdinfo, fdinfo) }
         try dir.write("fs-\(vpid).img", .fs, [fs])
         try dir.write("ids-\(vpid).img", .ids, [ids])
         return ([UInt32(vpid)] + threadCores.map { UInt32($0.0) }, ids)

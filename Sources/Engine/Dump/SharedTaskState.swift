@@ -3,11 +3,11 @@ import CSys
 
 /// Kernel state that separate processes can share when created with clone(2) flags: the address space
 /// (CLONE_VM, and a parent inside vfork), the fd table (CLONE_FILES), cwd/root/umask (CLONE_FS) and the
-/// signal handler table (CLONE_SIGHAND). The restore recreates CLONE_FS between a parent and its children
-/// (same fs_id in ids-PID.img). The others are refused at dump, naming both pids: CLONE_SIGHAND needs
-/// CLONE_VM, and two processes on one address space cannot be rebuilt one at a time; a shared fd table
-/// would have each task's restore-time fds (pages, trampoline memfd) closed by its sharer. Without the
-/// refusal they would come back as private copies that silently drift apart.
+/// signal handler table (CLONE_SIGHAND). The restore recreates CLONE_FS and CLONE_FILES between a parent
+/// and its children (same fs_id / files_id in ids-PID.img; Restore/SharedFs, Restore/SharedFdTable). The
+/// others are refused at dump, naming both pids: CLONE_SIGHAND needs CLONE_VM, and two processes on one
+/// address space cannot be rebuilt one at a time. Without the refusal they would come back as private
+/// copies that silently drift apart.
 enum SharedTaskState {
     // kcmp(2) types
     static let kcmpVM: Int32 = 1
@@ -22,15 +22,23 @@ enum SharedTaskState {
         (kcmpSighand, "signal handlers (CLONE_SIGHAND)"),
     ]
 
-    /// Throws for the first pair of live tasks that share one of the objects, except cwd/root/umask shared
-    /// between a parent and its children, which the restore recreates (clone with CLONE_FS): those come
-    /// back as child pid -> parent pid. kcmp orders the kernel objects, so sorting by it finds equal ones
-    /// next to each other: O(n log n) calls, not O(n^2). `tasks` is in tree order (parents first).
-    static func check(_ tasks: [(pid: Int32, ppid: Int32)]) throws -> [Int32: Int32] {
-        guard tasks.count > 1 else { return [:] }
+    /// Which task shares its fs or fd table with its parent: child pid -> parent pid.
+    struct Sharing {
+        var fsParent: [Int32: Int32] = [:]
+        var filesParent: [Int32: Int32] = [:]
+    }
+
+    /// Throws for the first pair of live tasks that share one of the objects, except cwd/root/umask or an
+    /// fd table shared between a parent and its children, which the restore recreates (clone with
+    /// CLONE_FS, CLONE_FILES): those come back as child pid -> parent pid. kcmp orders the kernel objects,
+    /// so sorting by it finds equal ones next to each other: O(n log n) calls, not O(n^2). `tasks` is in
+    /// tree order (parents first).
+    static func check(_ tasks: [(pid: Int32, ppid: Int32)]) throws -> Sharing {
+        if let root = tasks.first { try SharedFdTable.checkRootAlone(pid: root.pid, parent: root.ppid) }
+        guard tasks.count > 1 else { return Sharing() }
         let pids = tasks.map(\.pid)
         let parentOf = Dictionary(tasks.map { ($0.pid, $0.ppid) }, uniquingKeysWith: { a, _ in a })
-        var fsParent: [Int32: Int32] = [:]
+        var out = Sharing()
         for kind in kinds {
             var failure: EngineError?
             let sorted = pids.sorted { a, b in
@@ -49,7 +57,7 @@ enum SharedTaskState {
                 defer { run = [] }
                 guard run.count > 1 else { continue }
                 let members = Set(run)
-                guard kind.type == kcmpFS else {
+                guard kind.type == kcmpFS || kind.type == kcmpFiles else {
                     let (x, y) = (run.min()!, run.filter { $0 != run.min()! }.min()!)
                     throw EngineError("dump", pid: y, reason: "shares its \(kind.what) with pid \(x); processes sharing this are not supported")
                 }
@@ -60,9 +68,11 @@ enum SharedTaskState {
                     throw EngineError("dump", pid: tops[1],
                                       reason: "shares its \(kind.what) with pid \(tops[0]), which is not its parent or child; only a parent and its children sharing these are supported")
                 }
-                for m in run where !tops.contains(m) { fsParent[m] = parentOf[m]! }
+                for m in run where !tops.contains(m) {
+                    if kind.type == kcmpFS { out.fsParent[m] = parentOf[m]! } else { out.filesParent[m] = parentOf[m]! }
+                }
             }
         }
-        return fsParent
+        return out
     }
 }

@@ -31,6 +31,7 @@ public enum EngineCapabilities {
         ("cr_user_ns", false, "user namespaces"),
         ("cr_uts_ns", true, "UTS namespaces"),
         ("cr_cpu_affinity", true, "CPU affinity"),
+        ("cr_clone_files", true, "an fd table a parent shares with its children (CLONE_FILES)"),
     ]
 
     static var features: [KernelFeature] {

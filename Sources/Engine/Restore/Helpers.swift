@@ -45,7 +45,7 @@ enum TreeHelpers {
                                   reason: "its session leader \(p.sid) is gone and its parent \(plans[pi].pid) is not a child subreaper, so it cannot be given back to that parent")
             }
             if p.cloneFlags != 0 {
-                throw EngineError("restore", pid: p.pid, reason: "shares cwd/root/umask with its parent but its session leader \(p.sid) is gone; not supported")
+                throw EngineError("restore", pid: p.pid, reason: "shares cwd/root/umask or its fd table with its parent but its session leader \(p.sid) is gone; not supported")
             }
             let h = try helper(&plans, &helperAt, pid: p.sid, kind: .session, parent: pi, from: p)
             parent[h] = pi

@@ -39,6 +39,12 @@ struct ChildPlan {
     /// Extra clone flags the parent forks this task with (CLONE_FS: it shares the parent's fs).
     var cloneFlags: UInt64 = 0
     var sharesParentFs: Bool { cloneFlags & UInt64(CSYS_CLONE_FS) != 0 }
+    /// CLONE_FILES: the task's fd table is its parent's (SharedFdTable); it places no fds of its own.
+    var sharesParentFiles: Bool { cloneFlags & UInt64(CSYS_CLONE_FILES) != 0 }
+    /// First holder of a shared fd table: how many tasks below share it. A sharer: where it says it is done.
+    var tableSharers = 0
+    var tableDoneFd: Int32 = -1
+    var tableFaults: Faults? = nil
 }
 
 /// What the child reports back through the pipe.
@@ -50,6 +56,9 @@ struct ChildReport {
     var mappedFds: [UInt32: Int32] = [:]
     /// shmid -> fd of the shared anonymous memory object
     var shmemFds: [UInt64: Int32] = [:]
+
+    /// The restore-time fds the task keeps until its rebuild closes them.
+    var ownFds: [Int32] { [pagesFd, exeFd, memfd] + Array(mappedFds.values) + Array(shmemFds.values) }
 
     func encode() -> String {
         var s = "OK \(trampoline) \(memfd) \(pagesFd) \(exeFd)"
@@ -109,18 +118,24 @@ enum RestoreChild {
             _ = csys_prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), 0, 0, 0)
             var objects = shared
             let targets = try setup(plan, isRoot: index == 0, reportFd: &fd, shared: &objects)
-            try forkChildren(plans, plan, reportFd: fd, shared: objects)
+            var tree = plans
+            let table = try SharedFdTable.openDonePipe(&tree, index, targets: targets)
+            try forkChildren(tree, plan, reportFd: fd, shared: objects)
             try TtyCtty.foreground(plan.fds, plan.fileImages)
-            let report = try prepare(plan, reportFd: fd, targets: targets, shared: objects)
+            // A shared fd table is cleaned up once, by its first holder, after every sharer prepared.
+            let others = try table.map { try SharedFdTable.waitForSharers(plan, pipe: $0) } ?? []
+            let report = try prepare(plan, reportFd: fd, targets: targets, shared: objects, alsoKeep: others)
             // criu's handlers are no business of the task; from the pristine default the restorer only sets
             // the dumped actions that differ, not all 62 (Signals.restoreActions).
             try Signals.resetActions()
             send(fd, "\(plan.pid) " + report.encode() + "\n")
+            close(fd)
+            if plan.sharesParentFiles { SharedFdTable.tellDone(plan, keeps: report.ownFds) }
         } catch {
             send(fd, String("\(plan.pid) ERR \(error)".map { $0 == "\n" ? " " : $0 }) + "\n")
+            SharedFdTable.tellFailed(plan)
             _exit(1)
         }
-        close(fd)
         while true { pause() }
     }
 
@@ -178,8 +193,9 @@ enum RestoreChild {
             _ = csys_prctl(Restorer.prSetChildSubreaper, 1, 0, 0, 0)
         }
         for ci in plan.children {
+            let childReport = plans[ci].sharesParentFiles ? try SharedFdTable.reportFd(reportFd, for: plan) : reportFd
             let ret = forkAtPid(plans[ci].pid, flags: plans[ci].cloneFlags)
-            if ret == 0 { run(plans, ci, reportFd: reportFd, shared: shared) }
+            if ret == 0 { run(plans, ci, reportFd: childReport, shared: shared) }
             if ret < 0 {
                 let e = errno
                 throw EngineError("clone3 child at pid \(plans[ci].pid)", errno: .init(rawValue: e),
@@ -225,6 +241,11 @@ enum RestoreChild {
         if !plan.sharesParentFs { _ = umask(mode_t(plan.umask)) }
 
         let targets = Set(plan.fds.map(\.fd))
+        // The parent placed the table's fds (and this task's report fd) already: it is this table.
+        if plan.sharesParentFiles {
+            try TtyCtty.acquire(plan.fds, plan.fileImages)
+            return targets
+        }
         // The task's own limits come back later; its fds may sit anywhere below our hard limit.
         var nofile = rlimit()
         if getrlimit(RLIMIT_NOFILE_, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max {
@@ -257,13 +278,18 @@ enum RestoreChild {
     }
 
     /// What the restorer needs from inside: helper fds, cwd and root, the trampoline; then everything
-    /// criu had open is closed.
-    static func prepare(_ plan: ChildPlan, reportFd: Int32, targets: Set<Int32>, shared: TreeObjects) throws -> ChildReport {
+    /// criu had open is closed, but for `alsoKeep` (those of the tasks sharing our fd table). A task
+    /// sharing its parent's table closes nothing: its first holder does (SharedFdTable).
+    static func prepare(_ plan: ChildPlan, reportFd: Int32, targets: Set<Int32>, shared: TreeObjects,
+                        alsoKeep: Set<Int32> = []) throws -> ChildReport {
         let spare = SpareFds(targets: targets)
         var report = ChildReport()
         for id in plan.shmids {
             guard let fd = shared.shmem[id] else { throw EngineError("map shared memory", reason: "no object for shmid \(id)") }
-            report.shmemFds[id] = fd
+            // Our own dup: the rebuild closes it, and tasks sharing one fd table must not close one fd twice.
+            let n = csys_fcntl(fd, F_DUPFD_CLOEXEC, 0)
+            guard n >= 0 else { throw fail("dup shared memory \(id)") }
+            report.shmemFds[id] = try spare.park(n, "shared memory \(id)")
         }
         report.pagesFd = try openHelper(plan.pagesPath, O_RDONLY, spare)
         report.exeFd = try openHelper(plan.exePath, O_RDONLY, spare)
@@ -298,8 +324,8 @@ enum RestoreChild {
         }
 
         // Whatever criu itself had open must not leak into the restored task.
-        let keep = targets.union([reportFd, report.pagesFd, report.exeFd, report.memfd]).union(report.mappedFds.values)
-            .union(report.shmemFds.values)
+        if plan.sharesParentFiles { return report }
+        let keep = targets.union([reportFd]).union(report.ownFds).union(alsoKeep)
         for fd in (try? ProcFile.listNumbers("/proc/self/fd")) ?? [] where !keep.contains(fd) {
             close(fd)
         }

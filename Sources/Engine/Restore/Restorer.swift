@@ -135,7 +135,7 @@ public struct Restorer {
     private func treePlans(_ tree: TreeImages) throws -> [ChildPlan] {
         var plans: [ChildPlan] = []
         var index: [Int32: Int] = [:]
-        var fsSeen: [UInt32: Int32] = [:]
+        var fsSeen: [UInt32: Int32] = [:], filesSeen: [UInt32: Int32] = [:]
         for e in tree.entries {
             let pid = Int32(bitPattern: e.pid)
             var plan: ChildPlan
@@ -144,6 +144,9 @@ public struct Restorer {
                 let parentFs = tree.live[Int32(bitPattern: e.ppid)]?.ids.fsID
                 plan.cloneFlags = try SharedFs.cloneFlags(pid: pid, fsID: images.ids.fsID, parentFsID: plans.isEmpty ? nil : parentFs,
                                                           seen: &fsSeen)
+                let parentFiles = tree.live[Int32(bitPattern: e.ppid)]?.ids.filesID
+                plan.cloneFlags |= try SharedFdTable.cloneFlags(pid: pid, filesID: images.ids.filesID,
+                                                                parentFilesID: plans.isEmpty ? nil : parentFiles, seen: &filesSeen)
             } else {
                 plan = ChildPlan(sid: Int32(bitPattern: e.sid), pgid: Int32(bitPattern: e.pgid), pid: pid, umask: 0, cwd: "/",
                                  root: "/", fds: [], pagesPath: "", exePath: "", mappedFiles: [:], trampolineCandidates: [])
@@ -159,6 +162,7 @@ public struct Restorer {
             plans.append(plan)
         }
         try TreeHelpers.insert(&plans) { tree.live[$0]?.core.tc.childSubreaper ?? false }
+        SharedFdTable.countSharers(&plans, faults: options.faults)
         return plans
     }
 

@@ -59,7 +59,10 @@ struct TreeImages {
     /// Pipes whose ends more than one task holds: made once by the restorer (SharedPipe).
     var sharedPipes: Set<UInt32> {
         guard let any = live.values.first else { return [] }
-        return SharedPipe.find(entries.compactMap { live[Int32(bitPattern: $0.pid)]?.fdinfo }, files: any.files)
+        // A table several tasks share (CLONE_FILES) is one holder.
+        var tables = Set<UInt32>()
+        let held = entries.compactMap { live[Int32(bitPattern: $0.pid)] }.filter { tables.insert($0.ids.filesID).inserted }
+        return SharedPipe.find(held.map(\.fdinfo), files: any.files)
     }
 
     /// Shared anonymous memory objects (by shmid) and the size each needs.

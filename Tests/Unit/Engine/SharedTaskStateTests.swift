@@ -3,7 +3,8 @@ import CSys
 import Testing
 @testable import Engine
 
-/// The dump refuses processes that share an fd table, fs or address space; forked ones pass.
+/// The dump refuses processes that share an address space, or an fd table or fs other than with their
+/// parent; forked ones pass.
 @Suite struct SharedTaskStateTests {
     /// A child created by clone3 with `flags`; it only sleeps (no Swift code runs after the clone).
     static func spawn(_ flags: UInt64) -> pid_t {
@@ -29,7 +30,8 @@ import Testing
         defer { Self.reap(a); Self.reap(b) }
         try #require(a > 0 && b > 0)
         let me = getpid()
-        #expect(try SharedTaskState.check([(me, 1), (a, me), (b, me)]).isEmpty)
+        let s = try SharedTaskState.check([(me, 1), (a, me), (b, me)])
+        #expect(s.fsParent.isEmpty && s.filesParent.isEmpty)
     }
 
     @Test func fsSharedWithTheParentIsRecordedForTheRestore() throws {
@@ -37,7 +39,7 @@ import Testing
         defer { Self.reap(a); Self.reap(b) }
         try #require(a > 0 && b > 0)
         let me = getpid()
-        #expect(try SharedTaskState.check([(me, 1), (a, me), (b, me)]) == [b: me])
+        #expect(try SharedTaskState.check([(me, 1), (a, me), (b, me)]).fsParent == [b: me])
     }
 
     @Test func fsSharedWithANonParentIsRefused() throws {
@@ -50,13 +52,33 @@ import Testing
         #expect("\(e)".contains("CLONE_FS") && "\(e)".contains("not its parent"), "\(e)")
     }
 
-    @Test func aSharedFdTableIsRefusedNamingBothPids() throws {
+    @Test func anFdTableSharedWithTheParentIsRecordedForTheRestore() throws {
         let a = Self.spawn(0), b = Self.spawn(UInt64(CSYS_CLONE_FILES))
         defer { Self.reap(a); Self.reap(b) }
         try #require(a > 0 && b > 0)
         let me = getpid()
-        let e = try #require(throws: EngineError.self) { try SharedTaskState.check([(a, me), (me, 1), (b, me)]) }
+        let s = try SharedTaskState.check([(me, 1), (a, me), (b, me)])
+        #expect(s.filesParent == [b: me] && s.fsParent.isEmpty)
+    }
+
+    @Test func anFdTableSharedWithANonParentIsRefusedNamingBothPids() throws {
+        let a = Self.spawn(0), b = Self.spawn(UInt64(CSYS_CLONE_FILES))
+        defer { Self.reap(a); Self.reap(b) }
+        try #require(a > 0 && b > 0)
+        let me = getpid()
+        // As if b were a's child: it shares my table, not its parent's.
+        let e = try #require(throws: EngineError.self) { try SharedTaskState.check([(me, 1), (a, me), (b, a)]) }
         let text = "\(e)"
-        #expect(text.contains("\(b)") && text.contains("\(me)") && text.contains("CLONE_FILES"), "\(text)")
+        #expect(text.contains("\(b)") && text.contains("\(me)") && text.contains("CLONE_FILES") && text.contains("not its parent"), "\(text)")
+    }
+
+    @Test func aRootSharingItsParentsFdTableIsRefused() throws {
+        let b = Self.spawn(UInt64(CSYS_CLONE_FILES))
+        defer { Self.reap(b) }
+        try #require(b > 0)
+        let me = getpid()
+        let e = try #require(throws: EngineError.self) { try SharedTaskState.check([(b, me)]) }
+        let text = "\(e)"
+        #expect(text.contains("\(b)") && text.contains("\(me)") && text.contains("outside the dumped tree"), "\(text)")
     }
 }
