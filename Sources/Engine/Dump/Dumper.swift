@@ -30,12 +30,13 @@ public struct Dumper {
         stats.freezingMicros = UInt32(clamping: frozenAt - t0)
         do {
             try options.faults.check(.dumpAfterSeize)
-            let fsParent = try SharedTaskState.check(tree.compactMap { $0.task == nil ? nil : ($0.pid, $0.ppid) })
+            let sharing = try SharedTaskState.check(tree.compactMap { $0.task == nil ? nil : ($0.pid, $0.ppid) })
+            try SharedMmCheck.check(tree, vm: sharing.vm)
             try options.faults.check(.dumpAfterSharingCheck)
             let ns = try TreeNamespaces.analyze(root: pid, live: tree.compactMap { $0.task?.pid })
             let nsImages = try NamespaceImages.dump(ns)
             if !ns.own.isEmpty { log.info("Root \(pid) has namespaces of its own: \(ns.own.map(\.rawValue).joined(separator: ","))") }
-            try dumpTree(tree, fsParent: fsParent, ns: ns, nsImages: nsImages, dir: dir, stats: &stats)
+            try dumpTree(tree, sharing: sharing, ns: ns, nsImages: nsImages, dir: dir, stats: &stats)
             try options.faults.check(.dumpBeforeFinish)
         } catch {
             dir.removeWritten()
@@ -74,10 +75,11 @@ public struct Dumper {
         if let first { throw first }
     }
 
-    private func dumpTree(_ tree: [TreeTask], fsParent: [Int32: Int32], ns: TreeNamespaces, nsImages: NamespaceImages,
+    private func dumpTree(_ tree: [TreeTask], sharing: SharedTaskState.Sharing, ns: TreeNamespaces, nsImages: NamespaceImages,
                           dir: ImageDir, stats: inout DumpStats) throws {
-        // A child sharing its parent's fs (CLONE_FS) gets the parent's fs_id.
-        var fsIDs: [Int32: UInt32] = [:]
+        // A child sharing its parent's fs, mm or handlers (CLONE_FS, CLONE_VM, CLONE_SIGHAND) gets the
+        // parent's id; its memory is the parent's and is not dumped twice.
+        var taskIds: [Int32: TaskKobjIdsEntry] = [:]
         let files = FileDumpContext(pid: options.pid, options: options.files)
         let shared = SharedFiles()
         files.treeIds = Set(tree.flatMap { t in [t.pid] + (t.task?.threads.map(\.tid) ?? []) })
@@ -92,10 +94,14 @@ public struct Dumper {
             ps.pgid = UInt32(v.pgid)
             ps.sid = UInt32(v.sid)
             if let task = t.task {
-                let fsID = fsParent[t.pid].flatMap { fsIDs[$0] } ?? UInt32(i + 1)
-                fsIDs[t.pid] = fsID
-                let (threads, ids) = try dumpSeized(task, vpid: v.pid, ns: ns, index: UInt32(i + 1), fsID: fsID, files: files,
+                var own = TaskDump.ids(index: UInt32(i + 1))
+                if let p = sharing.fs[t.pid], let pid = taskIds[p] { own.fsID = pid.fsID }
+                if let p = sharing.vm[t.pid], let pid = taskIds[p] { own.vmID = pid.vmID }
+                if let p = sharing.sighand[t.pid], let pid = taskIds[p] { own.sighandID = pid.sighandID }
+                let (threads, ids) = try dumpSeized(task, vpid: v.pid, ns: ns, index: UInt32(i + 1), own: own,
+                                                    sharesMm: sharing.vm[t.pid] != nil, files: files,
                                                     shared: shared, dir: dir, stats: &stats)
+                taskIds[t.pid] = ids
                 ps.threads = threads
                 if rootIds == nil { rootIds = ids }
                 if i == 0 && tree.count > 1 { try options.faults.check(.dumpAfterFirstTask) }
@@ -105,6 +111,7 @@ public struct Dumper {
             }
             entries.append(ps)
         }
+        try SharedMmCheck.checkFiles(vm: sharing.vm, held: files.held)
         try SiblingShares.check(tree: tree.map { ($0.pid, $0.ppid) }, held: files.held, entries: files.entries)
         try dir.write("files.img", .files, files.entries)
         try files.writeImages(dir)
@@ -124,7 +131,8 @@ public struct Dumper {
     }
 
     /// Dumps one live task; returns its thread list and kernel-object ids.
-    private func dumpSeized(_ task: SeizedTask, vpid: Int32, ns: TreeNamespaces, index: UInt32, fsID: UInt32, files: FileDumpContext,
+    private func dumpSeized(_ task: SeizedTask, vpid: Int32, ns: TreeNamespaces, index: UInt32, own: TaskKobjIdsEntry, sharesMm: Bool,
+                            files: FileDumpContext,
                             shared: SharedFiles, dir: ImageDir,
                             stats: inout DumpStats) throws -> ([UInt32], TaskKobjIdsEntry) {
         let pid = task.pid
@@ -189,7 +197,7 @@ public struct Dumper {
         let pages = try PagesWriter(path: dir.track("pages-\(index).img"))
         let pagemap = try Pagemap(pid: pid)
         let mem = try MemoryDumper(task: task, pagemap: pagemap, pagemapWriter: pagemapWriter, pages: pages,
-                                   faults: options.faults).dump(plans, pagesId: index)
+                                   faults: options.faults).dump(sharesMm ? [] : plans, pagesId: index)
         try pagemapWriter.close()
         stats.pagesScanned += mem.scanned
         stats.pagesWritten += mem.written
@@ -197,8 +205,7 @@ public struct Dumper {
         stats.memwriteMicros = stats.memdumpMicros
         try options.faults.check(.dumpAfterMemory)
 
-        var ids = TaskDump.ids(index: index)
-        ids.fsID = fsID
+        var ids = own
         ns.ids(into: &ids, criuView: false)
         try dir.write("core-\(vpid).img", .core, [core])
         for (tid, c) in threadCores { try dir.write("core-\(tid).img", .core, [c]) }

@@ -31,6 +31,7 @@ public enum EngineCapabilities {
         ("cr_user_ns", false, "user namespaces"),
         ("cr_uts_ns", true, "UTS namespaces"),
         ("cr_cpu_affinity", true, "CPU affinity"),
+        ("cr_clone_vm", true, "processes sharing their parent's address space and signal handlers (CLONE_VM, CLONE_SIGHAND)"),
     ]
 
     static var features: [KernelFeature] {
