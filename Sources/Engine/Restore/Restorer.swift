@@ -64,6 +64,7 @@ public struct Restorer {
         var held: [PendingTask] = []
         let pidfds = PidfdFile.Holders()
         let sharerPids = Set(plans.filter(\.sharesParentVm).map(\.pid))
+        let cloned = ClonedSharers()
         var sharersOf: [Int32: [(images: ImageSet, flags: UInt64)]] = [:]
         for p in plans {
             for ci in p.children where plans[ci].sharesParentVm {
@@ -87,7 +88,7 @@ public struct Restorer {
                     throw EngineError("restore", pid: pid, reason: "restored task \(pid) is not under the namespace's init \(rootHost)")
                 }
                 held.append(try rebuild(hostPid, images, report, pidfds: pidfds, locks: locks, fanotify: fanotify,
-                                        sharers: sharersOf[pid] ?? [], ownPidNs: tree.namespaces.ownPidNs))
+                                        sharers: sharersOf[pid] ?? [], ownPidNs: tree.namespaces.ownPidNs, cloned: cloned))
                 if held.count == 1 && tree.live.count > 1 { try options.faults.check(.restoreAfterFirstTask) }
             }
             try options.faults.check(.restoreBeforeResume)
@@ -104,6 +105,7 @@ public struct Restorer {
                 if rootHost > 0 { kill(rootHost, SIGKILL) }
             } else {
                 // A process sharing an address space may not exist yet; once cloned it dies with its parent.
+                for p in cloned.pids { kill(p, SIGKILL) }
                 for e in tree.entries.reversed() where !sharerPids.contains(Int32(bitPattern: e.pid)) { kill(Int32(bitPattern: e.pid), SIGKILL) }
             }
             Self.reapAll()
@@ -306,7 +308,7 @@ public struct Restorer {
 
     private func rebuild(_ child: Int32, _ images: ImageSet, _ report: ChildReport, pidfds: PidfdFile.Holders,
                          locks allLocks: [Int32: [FileLockEntry]], fanotify allMarks: [Int32: [(fd: Int32, entry: FanotifyFileEntry)]],
-                         sharers: [(images: ImageSet, flags: UInt64)], ownPidNs: Bool) throws -> PendingTask {
+                         sharers: [(images: ImageSet, flags: UInt64)], ownPidNs: Bool, cloned: ClonedSharers) throws -> PendingTask {
         let locks = allLocks[images.pid] ?? [], fanotify = allMarks[images.pid] ?? []
         let task: SeizedTask
         do { task = try SeizedTask.seize(child, timeout: .seconds(options.timeoutSeconds)) } catch {
@@ -329,7 +331,7 @@ public struct Restorer {
             try threads.restoreState(created)
             try PidfdFile.reopen(r, fdinfo: images.fdinfo, files: images.files, holders: pidfds)
             let sharerTasks = sharers.isEmpty ? [] : try rebuildSharers(r, sharers, SharerContext(
-                parent: images, report: report, scratch: scratch, ownPidNs: ownPidNs, pidfds: pidfds, locks: allLocks, fanotify: allMarks))
+                parent: images, report: report, scratch: scratch, ownPidNs: ownPidNs, pidfds: pidfds, locks: allLocks, fanotify: allMarks, cloned: cloned))
             if !created.isEmpty { log.info("Restored \(created.count) more threads of pid \(child)") }
             try TaskRestore(r: r, images: images).run()
             try r.call("close restorer memfd", Int32(SYS_close), UInt64(report.memfd))

@@ -7,6 +7,12 @@ import Images
 /// parent is held with its memory and threads back, before the parent's own state (creds last) and
 /// before its trampoline goes: the sharer's syscalls run through that same page.
 extension Restorer {
+    /// Host pids of the sharers cloned so far: a failed restore kills them by pid, since once their own
+    /// parent-death signal is restored they no longer die with their parent.
+    final class ClonedSharers {
+        var pids: [Int32] = []
+    }
+
     struct SharerContext {
         let parent: ImageSet
         let report: ChildReport
@@ -15,6 +21,7 @@ extension Restorer {
         let pidfds: PidfdFile.Holders
         let locks: [Int32: [FileLockEntry]]
         let fanotify: [Int32: [(fd: Int32, entry: FanotifyFileEntry)]]
+        let cloned: ClonedSharers
     }
 
     /// Clones and rebuilds every sharer of the parent held by `r`; returns them held.
@@ -24,6 +31,7 @@ extension Restorer {
         for (c, flags) in sharers {
             let task = try SharedMm.clone(r, pid: c.pid, flags: flags & UInt64(CSYS_CLONE_VM | CSYS_CLONE_SIGHAND | CSYS_CLONE_FS),
                                           ownPidNs: ctx.ownPidNs, trampoline: ctx.report.trampoline)
+            ctx.cloned.pids.append(task.pid)
             let cr = Remote(task: task, local: ctx.scratch, remoteBase: ctx.report.trampoline + 256)
             do {
                 // Dies with criu until its own state replaces this (the clone does not inherit it).
