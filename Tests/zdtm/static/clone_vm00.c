@@ -1,10 +1,11 @@
 /* A child cloned with CLONE_VM alone: after restore both run on one address space (writes seen both
- * ways, kcmp KCMP_VM equal) but keep their own handler tables: the child's handler is not the
- * parent's, and a signal to the child runs the child's handler. */
+ * ways, kcmp KCMP_VM equal) but keep their own handler tables (the child's handler is not the
+ * parent's, and a signal to the child runs the child's handler) and their own cwd and umask. */
 #define _GNU_SOURCE
 #include "zdtmtst.h"
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/kcmp.h>
@@ -36,11 +37,17 @@ static int child(void *arg)
 	struct sigaction sa = { .sa_handler = handler };
 	if (sigaction(SIGUSR1, &sa, NULL))
 		return 1;
+	if (syscall(SYS_chdir, "/"))
+		return 1;
+	syscall(SYS_umask, 077);
 	__atomic_store_n(&step, 1, __ATOMIC_SEQ_CST);
 	if (wait_for(&step, 2))				/* after restore */
 		return 2;
 	if (from_parent != 0x1234)
 		return 3;
+	char cwd[64];
+	if (syscall(SYS_getcwd, cwd, sizeof(cwd)) != 2 || syscall(SYS_umask, 077) != 077)
+		return 5;
 	from_child = 0x5678;
 	__atomic_store_n(&step, 3, __ATOMIC_SEQ_CST);
 	for (int i = 0; i < 10000 && ran != syscall(SYS_getpid); i++)
@@ -53,6 +60,7 @@ static int child(void *arg)
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
+	umask(022);
 	kid = clone(child, stack + sizeof(stack), CLONE_VM | SIGCHLD, NULL);
 	if (kid < 0)
 		pr_perror("clone");
@@ -77,10 +85,13 @@ int main(int argc, char **argv)
 	if (from_child != 0x5678)
 		FAIL("the child's write is not seen: %#x", from_child);
 	kill(kid, SIGUSR1);
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof(cwd)) || !strcmp(cwd, "/") || umask(022) != 022)
+		FAIL("the child's cwd or umask became ours");
 	int st;
 	if (waitpid(kid, &st, 0) != kid || !WIFEXITED(st))
 		fail("child died abnormally: %#x", st);
 	if (WEXITSTATUS(st))
-		fail("child: check %d failed (1: before C/R; 2: no progress; 3: parent's write; 4: its handler did not run)", WEXITSTATUS(st));
+		fail("child: check %d failed (1: before C/R; 2: no progress; 3: parent's write; 4: its handler did not run; 5: its cwd or umask)", WEXITSTATUS(st));
 	pass();
 }
