@@ -8,7 +8,8 @@ import CSys
 /// files) must already come with the clone. Everything else is refused here, before anything is written,
 /// so a dump the restore cannot undo never kills the tasks.
 enum SharedMmCheck {
-    /// Before anything is dumped: tree shape, sessions and groups. `vm`: sharer pid -> parent pid.
+    /// Before anything is dumped: tree shape, sessions and groups, root directory. `vm`: sharer pid ->
+    /// parent pid.
     static func check(_ tree: [TreeTask], vm: [Int32: Int32]) throws {
         if let root = tree.first, root.task != nil, root.ppid > 1,
            csys_sys_kcmp(root.pid, root.ppid, SharedTaskState.kcmpVM, 0, 0) == 0 {
@@ -24,6 +25,11 @@ enum SharedMmCheck {
             if let member = tree.first(where: { $0.pid != c && ($0.pgid == c || $0.sid == c) }) {
                 throw EngineError("dump", pid: c,
                                   reason: "shares its address space with its parent \(p) and leads the group or session of pid \(member.pid); not supported")
+            }
+            let root = try TaskLinks.root(pid: c), parentRoot = try TaskLinks.root(pid: p)
+            if root != parentRoot {
+                throw EngineError("dump", pid: c,
+                                  reason: "shares its address space with its parent \(p) but has root \(root), not its parent's \(parentRoot); not supported")
             }
             guard let child = byPid[c], let parent = byPid[p] else { continue }
             if child.sid != parent.sid && child.sid != c {

@@ -151,7 +151,7 @@ public struct Restorer {
         var plans: [ChildPlan] = []
         var index: [Int32: Int] = [:]
         var fsSeen: [UInt32: Int32] = [:]
-        var mmSeen: [String: Int32] = [:]
+        var mmSeen = SharedMm.Seen()
         for e in tree.entries {
             let pid = Int32(bitPattern: e.pid)
             var plan: ChildPlan

@@ -12,28 +12,30 @@ import Images
 /// (taken from its parent's table, which it copied at the clone), session and group, umask and cwd,
 /// threads, then the single-task state (TaskRestore). Its pages are its parent's (an empty pagemap).
 enum SharedMm {
+    /// First holder of each vm_id and sighand_id seen so far.
+    struct Seen {
+        var vm: [UInt32: Int32] = [:]
+        var sighand: [UInt32: Int32] = [:]
+    }
+
     /// Clone flags for a task whose vm_id or sighand_id is its parent's; refuses ids shared with any
     /// other task (the tree is in pstree order, parents first). `parent`: nil for the root.
-    static func cloneFlags(pid: Int32, ids: TaskKobjIdsEntry, parent: TaskKobjIdsEntry?, seen: inout [String: Int32]) throws -> UInt64 {
+    static func cloneFlags(pid: Int32, ids: TaskKobjIdsEntry, parent: TaskKobjIdsEntry?, seen: inout Seen) throws -> UInt64 {
         defer {
-            if seen["vm\(ids.vmID)"] == nil { seen["vm\(ids.vmID)"] = pid }
-            if seen["sh\(ids.sighandID)"] == nil { seen["sh\(ids.sighandID)"] = pid }
+            if seen.vm[ids.vmID] == nil { seen.vm[ids.vmID] = pid }
+            if seen.sighand[ids.sighandID] == nil { seen.sighand[ids.sighandID] = pid }
         }
-        var flags: UInt64 = 0
-        if let parent, parent.vmID == ids.vmID { flags |= UInt64(CSYS_CLONE_VM) }
-        if let parent, parent.sighandID == ids.sighandID {
-            guard flags != 0 else {
-                throw EngineError("restore", pid: pid, reason: "shares its signal handlers (sighand_id \(ids.sighandID)) with its parent but not its address space")
-            }
-            flags |= UInt64(CSYS_CLONE_SIGHAND)
+        let vm = parent?.vmID == ids.vmID, sighand = parent?.sighandID == ids.sighandID
+        if sighand && !vm {
+            throw EngineError("restore", pid: pid, reason: "shares its signal handlers (sighand_id \(ids.sighandID)) with its parent but not its address space")
         }
-        for (key, what) in [("vm\(ids.vmID)", "address space (vm_id \(ids.vmID))"), ("sh\(ids.sighandID)", "signal handlers (sighand_id \(ids.sighandID))")] {
-            let shared = key.hasPrefix("vm") ? flags & UInt64(CSYS_CLONE_VM) != 0 : flags & UInt64(CSYS_CLONE_SIGHAND) != 0
-            if !shared, let other = seen[key] {
-                throw EngineError("restore", pid: pid, reason: "shares its \(what) with pid \(other), which is not its parent; not supported")
-            }
+        if !vm, let other = seen.vm[ids.vmID] {
+            throw EngineError("restore", pid: pid, reason: "shares its address space (vm_id \(ids.vmID)) with pid \(other), which is not its parent; not supported")
         }
-        return flags
+        if !sighand, let other = seen.sighand[ids.sighandID] {
+            throw EngineError("restore", pid: pid, reason: "shares its signal handlers (sighand_id \(ids.sighandID)) with pid \(other), which is not its parent; not supported")
+        }
+        return (vm ? UInt64(CSYS_CLONE_VM) : 0) | (sighand ? UInt64(CSYS_CLONE_SIGHAND) : 0)
     }
 
     /// What the dump refuses, checked again on the images before anything is created: a sharer has no
@@ -111,11 +113,11 @@ enum SharedMm {
         }
     }
 
-    /// Session, group, umask and cwd: the clone copied its parent's; set what differs. The root stays the
-    /// parent's (the dump records no sharer with another one... the path is checked here).
+    /// Session, group, umask and cwd: the clone copied its parent's; set what differs. The root cannot
+    /// differ (a chroot of its own would resolve the dumped path inside the parent's root): refused.
     static func placeTaskBits(_ r: Remote, _ c: ImageSet, parent p: ImageSet, sharesFs: Bool) throws {
         let pid = c.pid
-        if c.pstree.sid == c.pstree.pid, p.pstree.sid != c.pstree.sid {
+        if c.pstree.sid == c.pstree.pid {
             try r.call("setsid", Int32(SYS_setsid))
         } else if c.pstree.pgid != p.pstree.pgid {
             try r.call("setpgid(0, \(c.pstree.pgid))", Int32(SYS_setpgid), 0, UInt64(c.pstree.pgid))
