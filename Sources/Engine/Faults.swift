@@ -25,6 +25,8 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case restoreAfterHelpers = 108
     case restoreAfterNamespaces = 109
     case restoreAfterPidMap = 110
+    /// a process sharing its parent's address space was cloned in the parent (SharedMm)
+    case restoreAfterSharedMm = 113
     /// in the first holder of a shared fd table (CLONE_FILES), once every sharer prepared
     case restoreAfterTableSharers = 115
 }

@@ -31,6 +31,7 @@ public struct Dumper {
         do {
             try options.faults.check(.dumpAfterSeize)
             let sharing = try SharedTaskState.check(tree.compactMap { $0.task == nil ? nil : ($0.pid, $0.ppid) })
+            try SharedMmCheck.check(tree, vm: sharing.vm)
             try options.faults.check(.dumpAfterSharingCheck)
             let ns = try TreeNamespaces.analyze(root: pid, live: tree.compactMap { $0.task?.pid })
             let nsImages = try NamespaceImages.dump(ns)
@@ -76,9 +77,10 @@ public struct Dumper {
 
     private func dumpTree(_ tree: [TreeTask], sharing: SharedTaskState.Sharing, ns: TreeNamespaces, nsImages: NamespaceImages,
                           dir: ImageDir, stats: inout DumpStats) throws {
-        // A child sharing its parent's fs (CLONE_FS) or fd table (CLONE_FILES) gets the parent's fs_id or
-        // files_id; a shared table is dumped once, by its first holder.
-        var fsIDs: [Int32: UInt32] = [:]
+        // A child sharing its parent's fs, fd table, mm or handlers (CLONE_FS, CLONE_FILES, CLONE_VM,
+        // CLONE_SIGHAND) gets the parent's id; a shared table is dumped once, by its first holder, and a
+        // shared memory is not dumped twice.
+        var taskIds: [Int32: TaskKobjIdsEntry] = [:]
         var table = SharedFdTable.Dump()
         let files = FileDumpContext(pid: options.pid, options: options.files)
         let shared = SharedFiles()
@@ -94,12 +96,15 @@ public struct Dumper {
             ps.pgid = UInt32(v.pgid)
             ps.sid = UInt32(v.sid)
             if let task = t.task {
-                let fsID = sharing.fsParent[t.pid].flatMap { fsIDs[$0] } ?? UInt32(i + 1)
-                fsIDs[t.pid] = fsID
-                let filesID = table.filesID(pid: t.pid, parent: sharing.filesParent[t.pid], index: UInt32(i + 1))
-                let (threads, ids) = try dumpSeized(task, vpid: v.pid, ns: ns, index: UInt32(i + 1), fsID: fsID,
-                                                    filesID: filesID, table: &table, files: files,
+                var own = TaskDump.ids(index: UInt32(i + 1))
+                if let p = sharing.fs[t.pid], let pid = taskIds[p] { own.fsID = pid.fsID }
+                if let p = sharing.vm[t.pid], let pid = taskIds[p] { own.vmID = pid.vmID }
+                if let p = sharing.sighand[t.pid], let pid = taskIds[p] { own.sighandID = pid.sighandID }
+                own.filesID = table.filesID(pid: t.pid, parent: sharing.files[t.pid], index: UInt32(i + 1))
+                let (threads, ids) = try dumpSeized(task, vpid: v.pid, ns: ns, index: UInt32(i + 1), own: own,
+                                                    sharesMm: sharing.vm[t.pid] != nil, table: &table, files: files,
                                                     shared: shared, dir: dir, stats: &stats)
+                taskIds[t.pid] = ids
                 ps.threads = threads
                 if rootIds == nil { rootIds = ids }
                 if i == 0 && tree.count > 1 { try options.faults.check(.dumpAfterFirstTask) }
@@ -109,6 +114,7 @@ public struct Dumper {
             }
             entries.append(ps)
         }
+        try SharedMmCheck.checkFiles(vm: sharing.vm, held: files.held)
         try SiblingShares.check(tree: tree.map { ($0.pid, $0.ppid) }, held: files.held, entries: files.entries)
         try dir.write("files.img", .files, files.entries)
         try files.writeImages(dir)
@@ -128,7 +134,7 @@ public struct Dumper {
     }
 
     /// Dumps one live task; returns its thread list and kernel-object ids.
-    private func dumpSeized(_ task: SeizedTask, vpid: Int32, ns: TreeNamespaces, index: UInt32, fsID: UInt32, filesID: UInt32,
+    private func dumpSeized(_ task: SeizedTask, vpid: Int32, ns: TreeNamespaces, index: UInt32, own: TaskKobjIdsEntry, sharesMm: Bool,
                             table: inout SharedFdTable.Dump, files: FileDumpContext,
                             shared: SharedFiles, dir: ImageDir,
                             stats: inout DumpStats) throws -> ([UInt32], TaskKobjIdsEntry) {
@@ -157,11 +163,11 @@ public struct Dumper {
         files.begin(pid: pid)
         // A table shared with the parent (CLONE_FILES) was dumped with the parent, locks included (the
         // table owns the POSIX locks).
-        let sharedTable = table.tables[filesID]
+        let sharedTable = table.tables[own.filesID]
         let fdinfo = try sharedTable ?? FileTable.dump(pid: pid, context: files, shellJob: options.shellJob, shared: shared)
         if sharedTable == nil {
             try files.locks.resolve(pid: pid, fdinfo: fdinfo, enabled: options.fileLocks, context: files)
-            table.tables[filesID] = fdinfo
+            table.tables[own.filesID] = fdinfo
         }
         files.held[pid] = Dictionary(fdinfo.map { ($0.id, Int32(bitPattern: $0.fd)) }, uniquingKeysWith: min)
         let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
@@ -200,7 +206,7 @@ public struct Dumper {
         let pages = try PagesWriter(path: dir.track("pages-\(index).img"))
         let pagemap = try Pagemap(pid: pid)
         let mem = try MemoryDumper(task: task, pagemap: pagemap, pagemapWriter: pagemapWriter, pages: pages,
-                                   faults: options.faults).dump(plans, pagesId: index)
+                                   faults: options.faults).dump(sharesMm ? [] : plans, pagesId: index)
         try pagemapWriter.close()
         stats.pagesScanned += mem.scanned
         stats.pagesWritten += mem.written
@@ -208,9 +214,7 @@ public struct Dumper {
         stats.memwriteMicros = stats.memdumpMicros
         try options.faults.check(.dumpAfterMemory)
 
-        var ids = TaskDump.ids(index: index)
-        ids.fsID = fsID
-        ids.filesID = filesID
+        var ids = own
         ns.ids(into: &ids, criuView: false)
         try dir.write("core-\(vpid).img", .core, [core])
         for (tid, c) in threadCores { try dir.write("core-\(tid).img", .core, [c]) }

@@ -3,12 +3,20 @@ import CSys
 
 /// Kernel state that separate processes can share when created with clone(2) flags: the address space
 /// (CLONE_VM, and a parent inside vfork), the fd table (CLONE_FILES), cwd/root/umask (CLONE_FS) and the
-/// signal handler table (CLONE_SIGHAND). The restore recreates CLONE_FS and CLONE_FILES between a parent
-/// and its children (same fs_id / files_id in ids-PID.img; Restore/SharedFs, Restore/SharedFdTable). The
-/// others are refused at dump, naming both pids: CLONE_SIGHAND needs CLONE_VM, and two processes on one
-/// address space cannot be rebuilt one at a time. Without the refusal they would come back as private
-/// copies that silently drift apart.
+/// signal handler table (CLONE_SIGHAND). The restore recreates each between a parent and its children
+/// (same fs_id, files_id, vm_id, sighand_id in ids-PID.img; Restore/SharedFs, SharedFdTable, SharedMm).
+/// Other shapes are refused at dump, naming both pids: without the refusal the tasks would come back with
+/// private copies that silently drift apart.
 enum SharedTaskState {
+    /// child pid -> parent pid, for each kind the restore recreates by cloning the child from its parent.
+    struct Sharing: Equatable {
+        var fs: [Int32: Int32] = [:]
+        var files: [Int32: Int32] = [:]
+        var vm: [Int32: Int32] = [:]
+        var sighand: [Int32: Int32] = [:]
+        var isEmpty: Bool { fs.isEmpty && files.isEmpty && vm.isEmpty && sighand.isEmpty }
+    }
+
     // kcmp(2) types
     static let kcmpVM: Int32 = 1
     static let kcmpFiles: Int32 = 2
@@ -22,17 +30,11 @@ enum SharedTaskState {
         (kcmpSighand, "signal handlers (CLONE_SIGHAND)"),
     ]
 
-    /// Which task shares its fs or fd table with its parent: child pid -> parent pid.
-    struct Sharing {
-        var fsParent: [Int32: Int32] = [:]
-        var filesParent: [Int32: Int32] = [:]
-    }
-
-    /// Throws for the first pair of live tasks that share one of the objects, except cwd/root/umask or an
-    /// fd table shared between a parent and its children, which the restore recreates (clone with
-    /// CLONE_FS, CLONE_FILES): those come back as child pid -> parent pid. kcmp orders the kernel objects,
-    /// so sorting by it finds equal ones next to each other: O(n log n) calls, not O(n^2). `tasks` is in
-    /// tree order (parents first).
+    /// Throws for the first pair of live tasks that share one of the objects, except what a parent shares
+    /// with its children by CLONE_FS, CLONE_FILES, CLONE_VM or CLONE_SIGHAND, which the restore recreates by cloning
+    /// the child with the same flag: those come back as child pid -> parent pid. kcmp orders the kernel
+    /// objects, so sorting by it finds equal ones next to each other: O(n log n) calls, not O(n^2).
+    /// `tasks` is in tree order (parents first).
     static func check(_ tasks: [(pid: Int32, ppid: Int32)]) throws -> Sharing {
         if let root = tasks.first { try SharedFdTable.checkRootAlone(pid: root.pid, parent: root.ppid) }
         guard tasks.count > 1 else { return Sharing() }
@@ -56,23 +58,38 @@ enum SharedTaskState {
                 guard last else { continue }
                 defer { run = [] }
                 guard run.count > 1 else { continue }
-                let members = Set(run)
-                guard kind.type == kcmpFS || kind.type == kcmpFiles else {
-                    let (x, y) = (run.min()!, run.filter { $0 != run.min()! }.min()!)
-                    throw EngineError("dump", pid: y, reason: "shares its \(kind.what) with pid \(x); processes sharing this are not supported")
-                }
-                // Recreated by cloning each child from its parent: the sharers must be one family, with
-                // exactly one of them whose parent does not share.
-                let tops = run.filter { !members.contains(parentOf[$0] ?? 0) }
-                if tops.count > 1 {
-                    throw EngineError("dump", pid: tops[1],
-                                      reason: "shares its \(kind.what) with pid \(tops[0]), which is not its parent or child; only a parent and its children sharing these are supported")
-                }
-                for m in run where !tops.contains(m) {
-                    if kind.type == kcmpFS { out.fsParent[m] = parentOf[m]! } else { out.filesParent[m] = parentOf[m]! }
+                let parents = try family(run, parentOf: parentOf, what: kind.what)
+                switch kind.type {
+                case kcmpFS: out.fs.merge(parents) { a, _ in a }
+                case kcmpFiles: out.files.merge(parents) { a, _ in a }
+                case kcmpVM: out.vm.merge(parents) { a, _ in a }
+                default: out.sighand.merge(parents) { a, _ in a }
                 }
             }
         }
+        // The kernel gives CLONE_SIGHAND only with CLONE_VM, and exec unshares both.
+        for (c, p) in out.sighand where out.vm[c] != p {
+            throw EngineError("dump", pid: c, reason: "shares its signal handlers with pid \(p) but not its address space; not supported")
+        }
+        // A process on its parent's memory is cloned from outside and given its own fds (SharedMm); the
+        // shared fd table is built by forked tasks (SharedFdTable). The two do not meet.
+        for (c, p) in out.files where out.vm[c] != nil {
+            throw EngineError("dump", pid: c, reason: "shares both its address space and its fd table (CLONE_VM|CLONE_FILES) with pid \(p); not supported")
+        }
+        return out
+    }
+
+    /// Sharers are recreated by cloning each child from its parent: they must be one family with exactly
+    /// one member whose parent does not share. Returns member -> parent for every other member.
+    static func family(_ run: [Int32], parentOf: [Int32: Int32], what: String) throws -> [Int32: Int32] {
+        let members = Set(run)
+        let tops = run.filter { !members.contains(parentOf[$0] ?? 0) }
+        if tops.count > 1 {
+            throw EngineError("dump", pid: tops[1],
+                              reason: "shares its \(what) with pid \(tops[0]), which is not its parent or child; only a parent and its children sharing these are supported")
+        }
+        var out: [Int32: Int32] = [:]
+        for m in run where !tops.contains(m) { out[m] = parentOf[m]! }
         return out
     }
 }

@@ -45,6 +45,9 @@ struct ChildPlan {
     var tableSharers = 0
     var tableDoneFd: Int32 = -1
     var tableFaults: Faults? = nil
+    /// Shares its parent's address space (CLONE_VM): not forked here but cloned by the restorer in the
+    /// parent once the parent's memory is back (SharedMm).
+    var sharesParentVm: Bool { cloneFlags & UInt64(CSYS_CLONE_VM) != 0 }
 }
 
 /// What the child reports back through the pipe.
@@ -192,7 +195,7 @@ enum RestoreChild {
         if plan.children.contains(where: { plans[$0].helper == .session || (plans[$0].zombie != nil && !plans[$0].children.isEmpty) }) {
             _ = csys_prctl(Restorer.prSetChildSubreaper, 1, 0, 0, 0)
         }
-        for ci in plan.children {
+        for ci in plan.children where !plans[ci].sharesParentVm {
             let childReport = plans[ci].sharesParentFiles ? try SharedFdTable.reportFd(reportFd, for: plan) : reportFd
             let ret = forkAtPid(plans[ci].pid, flags: plans[ci].cloneFlags)
             if ret == 0 { run(plans, ci, reportFd: childReport, shared: shared) }
@@ -202,7 +205,7 @@ enum RestoreChild {
                                   reason: e == EEXIST ? "pid \(plans[ci].pid) is in use" : nil)
             }
         }
-        let kids = plan.children.map { plans[$0] }.filter { $0.zombieStatus == nil && $0.sid != $0.pid }
+        let kids = plan.children.map { plans[$0] }.filter { $0.zombieStatus == nil && $0.sid != $0.pid && !$0.sharesParentVm }
         for c in kids.filter({ $0.pgid == $0.pid }) + kids.filter({ $0.pgid != $0.pid }) where getpgid(c.pid) != c.pgid {
             if setpgid(c.pid, c.pgid) < 0 {
                 throw EngineError("setpgid(\(c.pid), \(c.pgid))", errno: .init(rawValue: errno),

@@ -63,6 +63,14 @@ public struct Restorer {
         let forked = Clock.micros()
         var held: [PendingTask] = []
         let pidfds = PidfdFile.Holders()
+        let sharerPids = Set(plans.filter(\.sharesParentVm).map(\.pid))
+        let cloned = ClonedSharers()
+        var sharersOf: [Int32: [(images: ImageSet, flags: UInt64)]] = [:]
+        for p in plans {
+            for ci in p.children where plans[ci].sharesParentVm {
+                if let c = tree.live[plans[ci].pid] { sharersOf[p.pid, default: []].append((c, plans[ci].cloneFlags)) }
+            }
+        }
         do {
             try options.faults.check(.restoreAfterFork)
             if plans.contains(where: { $0.helper != nil }) { try options.faults.check(.restoreAfterHelpers) }
@@ -79,7 +87,8 @@ public struct Restorer {
                 guard let hostPid = tree.namespaces.ownPidNs ? host[pid] : pid else {
                     throw EngineError("restore", pid: pid, reason: "restored task \(pid) is not under the namespace's init \(rootHost)")
                 }
-                held.append(try rebuild(hostPid, images, report, pidfds: pidfds, locks: locks[pid] ?? [], fanotify: fanotify[pid] ?? []))
+                held.append(try rebuild(hostPid, images, report, pidfds: pidfds, locks: locks, fanotify: fanotify,
+                                        sharers: sharersOf[pid] ?? [], ownPidNs: tree.namespaces.ownPidNs, cloned: cloned))
                 if held.count == 1 && tree.live.count > 1 { try options.faults.check(.restoreAfterFirstTask) }
             }
             try options.faults.check(.restoreBeforeResume)
@@ -95,7 +104,9 @@ public struct Restorer {
                 // The namespace's init takes every task of its pid namespace along.
                 if rootHost > 0 { kill(rootHost, SIGKILL) }
             } else {
-                for e in tree.entries.reversed() { kill(Int32(bitPattern: e.pid), SIGKILL) }
+                // A process sharing an address space may not exist yet; once cloned it dies with its parent.
+                for p in cloned.pids { kill(p, SIGKILL) }
+                for e in tree.entries.reversed() where !sharerPids.contains(Int32(bitPattern: e.pid)) { kill(Int32(bitPattern: e.pid), SIGKILL) }
             }
             Self.reapAll()
             throw error
@@ -120,11 +131,15 @@ public struct Restorer {
         let task: SeizedTask
         let states: [Int32: SeizedTask.ThreadResume]
         let stopped: Bool
-        let shared: UnsafeMutableRawBufferPointer
+        /// Our view of the trampoline page (nil for a process sharing its parent's: the parent's view).
+        let shared: UnsafeMutableRawBufferPointer?
         let pages: UInt64
+        /// Processes cloned on this task's address space (SharedMm), resumed before it.
+        var sharers: [PendingTask] = []
 
         func resume() throws {
-            defer { munmap(shared.baseAddress, shared.count) }
+            defer { if let shared { munmap(shared.baseAddress, shared.count) } }
+            for s in sharers { try s.resume() }
             do { try task.detachAll(states, stopped: stopped) } catch {
                 throw EngineError.wrap(error, "resume restored task", pid: task.pid)
             }
@@ -136,6 +151,7 @@ public struct Restorer {
         var plans: [ChildPlan] = []
         var index: [Int32: Int] = [:]
         var fsSeen: [UInt32: Int32] = [:], filesSeen: [UInt32: Int32] = [:]
+        var mmSeen = SharedMm.Seen()
         for e in tree.entries {
             let pid = Int32(bitPattern: e.pid)
             var plan: ChildPlan
@@ -147,6 +163,8 @@ public struct Restorer {
                 let parentFiles = tree.live[Int32(bitPattern: e.ppid)]?.ids.filesID
                 plan.cloneFlags |= try SharedFdTable.cloneFlags(pid: pid, filesID: images.ids.filesID,
                                                                 parentFilesID: plans.isEmpty ? nil : parentFiles, seen: &filesSeen)
+                plan.cloneFlags |= try SharedMm.cloneFlags(pid: pid, ids: images.ids, parent: plans.isEmpty ? nil : tree.live[Int32(bitPattern: e.ppid)]?.ids,
+                                                           seen: &mmSeen)
             } else {
                 plan = ChildPlan(sid: Int32(bitPattern: e.sid), pgid: Int32(bitPattern: e.pgid), pid: pid, umask: 0, cwd: "/",
                                  root: "/", fds: [], pagesPath: "", exePath: "", mappedFiles: [:], trampolineCandidates: [])
@@ -161,6 +179,7 @@ public struct Restorer {
             index[pid] = plans.count
             plans.append(plan)
         }
+        try SharedMm.validate(plans)
         try TreeHelpers.insert(&plans) { tree.live[$0]?.core.tc.childSubreaper ?? false }
         SharedFdTable.countSharers(&plans, faults: options.faults)
         return plans
@@ -263,12 +282,14 @@ public struct Restorer {
                 failure = EngineError("prepare task \(pid)", pid: pid, reason: msg)
             }
         }
-        if failure == nil, let missing = plans.first(where: { $0.zombieStatus == nil && $0.helper == nil && reports[$0.pid] == nil }) {
+        if failure == nil, let missing = plans.first(where: { $0.zombieStatus == nil && $0.helper == nil && !$0.sharesParentVm && reports[$0.pid] == nil }) {
             failure = EngineError("prepare task \(missing.pid)", pid: missing.pid, reason: "task died before reporting")
         }
         if let failure {
             // Helpers are not killed by pid: theirs may be reused already; they die with their parent.
-            if ns.ownPidNs { kill(Int32(ret), SIGKILL) } else { for p in plans.reversed() where p.helper == nil { kill(p.pid, SIGKILL) } }
+            if ns.ownPidNs { kill(Int32(ret), SIGKILL) } else {
+                for p in plans.reversed() where p.helper == nil && !p.sharesParentVm { kill(p.pid, SIGKILL) }
+            }
             Self.reapAll()
             throw failure
         }
@@ -290,7 +311,9 @@ public struct Restorer {
     }
 
     private func rebuild(_ child: Int32, _ images: ImageSet, _ report: ChildReport, pidfds: PidfdFile.Holders,
-                         locks: [FileLockEntry], fanotify: [(fd: Int32, entry: FanotifyFileEntry)]) throws -> PendingTask {
+                         locks allLocks: [Int32: [FileLockEntry]], fanotify allMarks: [Int32: [(fd: Int32, entry: FanotifyFileEntry)]],
+                         sharers: [(images: ImageSet, flags: UInt64)], ownPidNs: Bool, cloned: ClonedSharers) throws -> PendingTask {
+        let locks = allLocks[images.pid] ?? [], fanotify = allMarks[images.pid] ?? []
         let task: SeizedTask
         do { task = try SeizedTask.seize(child, timeout: .seconds(options.timeoutSeconds)) } catch {
             throw EngineError.wrap(error, "seize restored child", pid: child)
@@ -311,18 +334,21 @@ public struct Restorer {
             try options.faults.check(.restoreAfterThreads)
             try threads.restoreState(created)
             try PidfdFile.reopen(r, fdinfo: images.fdinfo, files: images.files, holders: pidfds)
+            let sharerTasks = sharers.isEmpty ? [] : try rebuildSharers(r, sharers, SharerContext(
+                parent: images, report: report, scratch: scratch, ownPidNs: ownPidNs, pidfds: pidfds, locks: allLocks, fanotify: allMarks, cloned: cloned))
             if !created.isEmpty { log.info("Restored \(created.count) more threads of pid \(child)") }
             try TaskRestore(r: r, images: images).run()
             try r.call("close restorer memfd", Int32(SYS_close), UInt64(report.memfd))
             _ = try r.raw(Int32(SYS_munmap), report.trampoline, MemoryRestore.areaSize)
             task.forgetAddressSpace()
+            sharerTasks.forEach { $0.task.forgetAddressSpace() }
             let core = images.core
             let main = SeizedTask.ThreadResume(registers: CpuState.registers(core.threadInfo.gpregs),
                                                xsave: CpuState.xsave(core.threadInfo.fpregs, size: xsaveSize),
                                                sigmask: core.tc.blkSigset)
             let stopped = options.leaveStopped || core.tc.taskState == TaskDump.taskStopped
             return PendingTask(task: task, states: threads.resumeStates(main: main, xsaveSize: xsaveSize, threads: created),
-                               stopped: stopped, shared: shared, pages: pages)
+                               stopped: stopped, shared: shared, pages: pages, sharers: sharerTasks)
         } catch {
             task.forgetAddressSpace()
             munmap(shared.baseAddress, shared.count)

@@ -3,8 +3,8 @@ import CSys
 import Testing
 @testable import Engine
 
-/// The dump refuses processes that share an address space, or an fd table or fs other than with their
-/// parent; forked ones pass.
+/// The dump refuses processes that share fs, an fd table, an address space or handlers other than with
+/// their parent; forked ones pass.
 @Suite struct SharedTaskStateTests {
     /// A child created by clone3 with `flags`; it only sleeps (no Swift code runs after the clone).
     static func spawn(_ flags: UInt64) -> pid_t {
@@ -39,7 +39,7 @@ import Testing
         defer { Self.reap(a); Self.reap(b) }
         try #require(a > 0 && b > 0)
         let me = getpid()
-        #expect(try SharedTaskState.check([(me, 1), (a, me), (b, me)]).fsParent == [b: me])
+        #expect(try SharedTaskState.check([(me, 1), (a, me), (b, me)]) == SharedTaskState.Sharing(fs: [b: me]))
     }
 
     @Test func fsSharedWithANonParentIsRefused() throws {
@@ -58,7 +58,7 @@ import Testing
         try #require(a > 0 && b > 0)
         let me = getpid()
         let s = try SharedTaskState.check([(me, 1), (a, me), (b, me)])
-        #expect(s.filesParent == [b: me] && s.fsParent.isEmpty)
+        #expect(s.files == [b: me] && s.fs.isEmpty)
     }
 
     @Test func anFdTableSharedWithANonParentIsRefusedNamingBothPids() throws {
@@ -80,5 +80,15 @@ import Testing
         let e = try #require(throws: EngineError.self) { try SharedTaskState.check([(b, me)]) }
         let text = "\(e)"
         #expect(text.contains("\(b)") && text.contains("\(me)") && text.contains("outside the dumped tree"), "\(text)")
+    }
+
+    /// Sharers of an address space or handlers are recreated by cloning each from its parent: a chain or
+    /// fan-out under one member passes, two members whose parents do not share (siblings) are refused
+    /// naming both.
+    @Test func sharersMustBeOneFamily() throws {
+        let parentOf: [Int32: Int32] = [10: 1, 11: 10, 12: 10, 13: 11, 20: 1, 21: 1]
+        #expect(try SharedTaskState.family([10, 11, 12, 13], parentOf: parentOf, what: "x") == [11: 10, 12: 10, 13: 11])
+        let e = try #require(throws: EngineError.self) { try SharedTaskState.family([20, 21], parentOf: parentOf, what: "address space") }
+        #expect("\(e)".contains("21") && "\(e)".contains("20") && "\(e)".contains("not its parent or child"), "\(e)")
     }
 }

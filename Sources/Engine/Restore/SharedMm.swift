@@ -1,0 +1,146 @@
+import Glibc
+import CSys
+import Compel
+import Images
+
+/// A process that shares its parent's address space (CLONE_VM, maybe CLONE_SIGHAND: the same vm_id and
+/// sighand_id in their ids images). A task's memory is rebuilt by unmapping everything it has, so the
+/// sharer cannot be forked early and rebuilt on its own: it is born last, by a clone3 injected into its
+/// parent once the parent's memory and threads are back, at its pid, like a thread but with SIGCHLD and
+/// without CLONE_THREAD. The clone is traced (PTRACE_O_TRACEFORK), so it stops before its first
+/// instruction; it runs none of criu's code and gets everything of its own by injected syscalls: its fds
+/// (taken from its parent's table, which it copied at the clone), session and group, umask and cwd,
+/// threads, then the single-task state (TaskRestore). Its pages are its parent's (an empty pagemap).
+enum SharedMm {
+    /// First holder of each vm_id and sighand_id seen so far.
+    struct Seen {
+        var vm: [UInt32: Int32] = [:]
+        var sighand: [UInt32: Int32] = [:]
+    }
+
+    /// Clone flags for a task whose vm_id or sighand_id is its parent's; refuses ids shared with any
+    /// other task (the tree is in pstree order, parents first). `parent`: nil for the root.
+    static func cloneFlags(pid: Int32, ids: TaskKobjIdsEntry, parent: TaskKobjIdsEntry?, seen: inout Seen) throws -> UInt64 {
+        defer {
+            if seen.vm[ids.vmID] == nil { seen.vm[ids.vmID] = pid }
+            if seen.sighand[ids.sighandID] == nil { seen.sighand[ids.sighandID] = pid }
+        }
+        let vm = parent?.vmID == ids.vmID, sighand = parent?.sighandID == ids.sighandID
+        if sighand && !vm {
+            throw EngineError("restore", pid: pid, reason: "shares its signal handlers (sighand_id \(ids.sighandID)) with its parent but not its address space")
+        }
+        if !vm, let other = seen.vm[ids.vmID] {
+            throw EngineError("restore", pid: pid, reason: "shares its address space (vm_id \(ids.vmID)) with pid \(other), which is not its parent; not supported")
+        }
+        if !sighand, let other = seen.sighand[ids.sighandID] {
+            throw EngineError("restore", pid: pid, reason: "shares its signal handlers (sighand_id \(ids.sighandID)) with pid \(other), which is not its parent; not supported")
+        }
+        return (vm ? UInt64(CSYS_CLONE_VM) : 0) | (sighand ? UInt64(CSYS_CLONE_SIGHAND) : 0)
+    }
+
+    /// What the dump refuses, checked again on the images before anything is created: a sharer has no
+    /// children and holds only files its parent holds.
+    static func validate(_ plans: [ChildPlan]) throws {
+        for p in plans {
+            for ci in p.children where plans[ci].sharesParentVm {
+                let c = plans[ci]
+                if let kid = c.children.first {
+                    throw EngineError("restore", pid: c.pid, reason: "shares its parent's address space and has a child \(plans[kid].pid); not supported")
+                }
+                let held = Set(p.fds.map(\.file.id))
+                if let f = c.fds.first(where: { !held.contains($0.file.id) }) {
+                    throw EngineError("restore", pid: c.pid, fd: f.fd, reason: "shares its parent's address space, but its parent \(p.pid) does not hold this file")
+                }
+            }
+        }
+    }
+
+    /// Host pid of the child `inner` (its pid in the tree's pid namespace) of `parentHost`.
+    static func hostPid(parentHost: Int32, inner: Int32, ownPidNs: Bool) throws -> Int32 {
+        guard ownPidNs else { return inner }
+        for c in (try? Tasks.children(pid: parentHost)) ?? [] {
+            if let st = try? Status.read(pid: c), st.nsPid.last == inner { return c }
+        }
+        throw EngineError("find restored task", pid: parentHost, reason: "no child with pid \(inner) in its pid namespace")
+    }
+
+    /// Injects clone3 into the parent (`r`) and takes the new process over. Returns it held, with its
+    /// syscalls run through the parent's trampoline (the same memory).
+    static func clone(_ r: Remote, pid: Int32, flags: UInt64, ownPidNs: Bool, trampoline: UInt64) throws -> SeizedTask {
+        let argsOffset = 0, tidOffset = 128
+        var args = csys_clone_args()
+        args.flags = flags
+        args.exit_signal = UInt64(SIGCHLD)
+        args.set_tid = r.addr(tidOffset)
+        args.set_tid_size = 1
+        r.store(args, at: argsOffset)
+        r.store(pid, at: tidOffset)
+        try r.task.traceForks(true)
+        let got = try r.raw(Int32(CSYS_NR_clone3), r.addr(argsOffset), UInt64(MemoryLayout<csys_clone_args>.size))
+        try r.task.traceForks(false)
+        if got < 0 {
+            let e = Int32(-got)
+            throw EngineError("clone3 of the process sharing the address space at pid \(pid)", pid: r.pid, errno: .init(rawValue: e),
+                              reason: e == EEXIST ? "pid \(pid) is in use" : nil)
+        }
+        guard got == Int64(pid) else { throw EngineError("clone3", pid: r.pid, reason: "asked for pid \(pid), got \(got)") }
+        let host = try hostPid(parentHost: r.pid, inner: pid, ownPidNs: ownPidNs)
+        let task: SeizedTask
+        do { task = try SeizedTask.adoptChild(host, timeout: r.task.timeout) } catch {
+            throw EngineError.wrap(error, "take over the new process", pid: host)
+        }
+        task.useSyscallSite(trampoline)
+        return task
+    }
+
+    /// The sharer's own fd table from the copy of its parent's: every image fd is the description its
+    /// parent holds under the same file id; the rest of the copy is closed.
+    static func placeFds(_ r: Remote, fdinfo: [FdinfoEntry], parentFds: [UInt32: Int32]) throws {
+        let current = (try? ProcFile.listNumbers("/proc/\(r.pid)/fd")) ?? []
+        let floor = UInt64((current + fdinfo.map { Int32(bitPattern: $0.fd) }).max() ?? 0) + 1
+        var moves: [(fd: UInt32, tmp: Int64, cloexec: Bool)] = []
+        for e in fdinfo {
+            guard let src = parentFds[e.id] else {
+                throw EngineError("place fd", pid: r.pid, fd: Int32(bitPattern: e.fd), reason: "its parent holds no fd of file id \(e.id)")
+            }
+            let tmp = try r.call("fcntl(\(src), F_DUPFD_CLOEXEC)", Int32(SYS_fcntl), UInt64(src), UInt64(F_DUPFD_CLOEXEC), floor)
+            moves.append((e.fd, tmp, e.flags & UInt32(FD_CLOEXEC) != 0))
+        }
+        for fd in current { try r.call("close(\(fd))", Int32(SYS_close), UInt64(fd)) }
+        for m in moves {
+            try r.call("dup3(\(m.tmp), \(m.fd))", Int32(SYS_dup3), UInt64(m.tmp), UInt64(m.fd), m.cloexec ? UInt64(O_CLOEXEC) : 0)
+            try r.call("close(\(m.tmp))", Int32(SYS_close), UInt64(m.tmp))
+        }
+    }
+
+    /// Session, group, umask and cwd: the clone copied its parent's; set what differs. The root cannot
+    /// differ (a chroot of its own would resolve the dumped path inside the parent's root): refused.
+    static func placeTaskBits(_ r: Remote, _ c: ImageSet, parent p: ImageSet, sharesFs: Bool) throws {
+        let pid = c.pid
+        if c.pstree.sid == c.pstree.pid {
+            try r.call("setsid", Int32(SYS_setsid))
+        } else if c.pstree.pgid != p.pstree.pgid {
+            try r.call("setpgid(0, \(c.pstree.pgid))", Int32(SYS_setpgid), 0, UInt64(c.pstree.pgid))
+        }
+        guard !sharesFs else { return }
+        try r.call("umask", Int32(SYS_umask), UInt64(c.fs.hasUmask ? c.fs.umask : 0o022))
+        let root = c.files[c.fs.rootID]?.reg.name ?? "/", parentRoot = p.files[p.fs.rootID]?.reg.name ?? "/"
+        guard root == parentRoot else {
+            throw EngineError("restore", pid: pid, reason: "has root \(root), its parent \(p.pid) has \(parentRoot); a process sharing its parent's address space must share its root too")
+        }
+        let cwd = c.files[c.fs.cwdID]?.reg.name ?? "/", parentCwd = p.files[p.fs.cwdID]?.reg.name ?? "/"
+        guard cwd != parentCwd else { return }
+        // Paths are recorded as criu sees them; the task resolves them inside its root.
+        var inside = cwd
+        if root != "/" {
+            guard cwd == root || cwd.hasPrefix(root + "/") else {
+                throw EngineError("restore", pid: pid, path: cwd, reason: "cwd is outside its root \(root)")
+            }
+            inside = cwd == root ? "/" : String(cwd.dropFirst(root.count))
+        }
+        let bytes = Array(inside.utf8) + [0]
+        guard bytes.count < 2048 else { throw EngineError("chdir", pid: pid, path: cwd, reason: "path too long") }
+        r.storeBytes(bytes, at: 0)
+        try r.call("chdir(\(inside))", Int32(SYS_chdir), r.addr(0))
+    }
+}
