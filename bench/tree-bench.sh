@@ -6,7 +6,8 @@
 #
 #   bench/tree-bench.sh [--runs N] [--criu-bin PATH] [--ours PATH] [--dir DIR (images, default on tmpfs)] [--only SHAPE]...
 #
-# Shapes: procs-100 procs-1000 threads-100 threads-1000 mixed-5x20 mixed-50x20. Our criu is
+# Shapes: procs-100 procs-1000 threads-100 threads-1000 mixed-5x20 mixed-50x20, and groups-1000 (every
+# child leads its own process group, as a shell's jobs do). Our criu is
 # .build/release/criu (`swift build -c release`). Every restored tree is checked (process and thread
 # count, none stopped or traced) and killed by its pid and process group; only the bench's own victims
 # are signalled. Needs root, gcc, python3.
@@ -79,7 +80,7 @@ one_run() {
     local criu=$1 kind=$2 n=$3 per=$4 procs=$5 threads=$6 img="$dir/img" pid rpid d r c l
     rm -rf "$img"; mkdir -p "$img"
     if [ "$kind" = threads ]; then pid=$("$dir/bin/tree" threads "$n" 10>&- 251>&-)
-    else pid=$("$dir/bin/tree" procs "$n" "$per" 10>&- 251>&-); fi
+    else pid=$("$dir/bin/tree" "$kind" "$n" "$per" 10>&- 251>&-); fi
     [ -n "$pid" ] || { echo "victim did not start" >&2; return 1; }
     $check pids "$pid" >"$dir/pids"
     c=$($check check "$pid" "$procs" "$threads")
@@ -115,6 +116,7 @@ shapes=(
     "threads-1000 threads 1000 0 1 1001 1000"
     "mixed-5x20 procs 5 19 6 101 100"
     "mixed-50x20 procs 50 19 51 1001 1000"
+    "groups-1000 groups 1000 0 1001 1001 1000"
 )
 bins=("$ours")
 [ -n "$other" ] && bins+=("$other")

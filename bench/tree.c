@@ -1,6 +1,7 @@
 /* Benchmark workload: `tree procs N [T]` forks N sleeping children under one root, each with T extra
- * sleeping threads (default 0); `tree threads N` starts N sleeping threads in one process. The root
- * detaches from the caller and prints its pid once every task is ready. */
+ * sleeping threads (default 0); `tree groups N` is the same with every child leading its own process
+ * group (a shell's jobs); `tree threads N` starts N sleeping threads in one process. The root detaches
+ * from the caller and prints its pid once every task is ready. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,7 +14,8 @@ static void *sleeper(void *arg) { (void)arg; for (;;) pause(); return NULL; }
 
 int main(int argc, char **argv)
 {
-	if (argc != 3 && argc != 4) { fprintf(stderr, "usage: tree procs N [T] | threads N\n"); return 2; }
+	if (argc != 3 && argc != 4) { fprintf(stderr, "usage: tree procs N [T] | groups N | threads N\n"); return 2; }
+	int groups = !strcmp(argv[1], "groups");
 	int n = atoi(argv[2]), per = argc == 4 ? atoi(argv[3]) : 0;
 	int fds[2];
 	if (pipe(fds)) return 1;
@@ -36,13 +38,14 @@ int main(int argc, char **argv)
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setstacksize(&a, 64 * 1024);
-	if (!strcmp(argv[1], "procs")) {
+	if (!strcmp(argv[1], "procs") || groups) {
 		int ready[2];
 		if (pipe(ready)) return 1;
 		for (int i = 0; i < n; i++) {
 			pid_t p = fork();
 			if (p < 0) return 1;
 			if (p == 0) {
+				if (groups && setpgid(0, 0)) _exit(1);
 				close(fds[1]);
 				close(ready[0]);
 				for (int j = 0; j < per; j++) {

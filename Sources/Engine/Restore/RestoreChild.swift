@@ -233,12 +233,17 @@ enum RestoreChild {
             // The root stays in criu's session (a shell job); it can only lead a group of its own.
             if plan.pgid == plan.pid && setpgid(0, 0) < 0 { throw fail("setpgid") }
         } else {
-            // Our parent puts us in our group; our own children must inherit it, so wait for it.
-            var spins = 0
+            // Our own children must inherit our group, so we are in it before we fork them. We join it
+            // ourselves as soon as it exists (a leader makes its own at once); our parent sets it too, but
+            // only after forking all our siblings: with 1000 children each leading a group, the first ones
+            // waited longer than the old limit of 20,000 polls and the restore failed.
+            let deadline = Clock.micros() + 60_000_000
+            var naps = 0
             while getpgid(0) != plan.pgid {
-                spins += 1
-                if spins > 20000 { throw EngineError("join process group \(plan.pgid)", reason: "parent did not set it") }
-                usleep(100)
+                if setpgid(0, plan.pgid) == 0 { break }
+                if Clock.micros() > deadline { throw EngineError("join process group \(plan.pgid)", reason: "parent did not set it") }
+                naps += 1
+                usleep(naps < 100 ? 100 : 1000)
             }
         }
         if !plan.sharesParentFs { _ = umask(mode_t(plan.umask)) }
