@@ -31,7 +31,7 @@ import Testing
         try #require(a > 0 && b > 0)
         let me = getpid()
         let s = try SharedTaskState.check([(me, 1), (a, me), (b, me)])
-        #expect(s.fsParent.isEmpty && s.filesParent.isEmpty)
+        #expect(s.isEmpty)
     }
 
     @Test func fsSharedWithTheParentIsRecordedForTheRestore() throws {
