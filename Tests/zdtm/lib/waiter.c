@@ -4,6 +4,7 @@
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 task_waiter_t *task_waiter_new(void)
 {
@@ -34,4 +35,15 @@ void task_waiter_add(task_waiter_t *w)
 {
 	__atomic_add_fetch(&w->step, 1, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &w->step, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+int wait_for_value(volatile int *v, int want)
+{
+	struct timespec ts = { 0, 1000000 };
+	for (int i = 0; i < 60000; i++) {
+		if (__atomic_load_n(v, __ATOMIC_SEQ_CST) >= want)
+			return 0;
+		syscall(SYS_nanosleep, &ts, NULL);
+	}
+	return -1;
 }

@@ -73,6 +73,9 @@ typedef struct { volatile uint32_t step; } task_waiter_t;
 task_waiter_t *task_waiter_new(void);   /* in MAP_SHARED memory, survives fork */
 void task_waiter_complete(task_waiter_t *w, uint32_t step);
 void task_waiter_wait4(task_waiter_t *w, uint32_t step);
+/* Polls *v (1 ms naps, raw syscalls only, so a CLONE_VM child sharing our TLS may call it) until it is at
+ * least want: 0, or -1 after 60 s. */
+int wait_for_value(volatile int *v, int want);
 /* Adds one step (for several processes checking in); wakes the waiters. */
 void task_waiter_add(task_waiter_t *w);
 

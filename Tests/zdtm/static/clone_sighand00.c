@@ -20,18 +20,6 @@ static pid_t kid;
 static void handler_a(int sig) { (void)sig; ran_a = syscall(SYS_getpid); }
 static void handler_b(int sig) { (void)sig; ran_b = syscall(SYS_getpid); }
 
-/* Polls: the two processes share memory but not a futex-friendly TLS, so keep it to raw syscalls. */
-static int wait_for(volatile int *v, int want)
-{
-	struct timespec ts = { 0, 1000000 };
-	for (int i = 0; i < 60000; i++) {
-		if (__atomic_load_n(v, __ATOMIC_SEQ_CST) >= want)
-			return 0;
-		syscall(SYS_nanosleep, &ts, NULL);
-	}
-	return -1;
-}
-
 static void *handler_of(int sig)
 {
 	struct sigaction sa;
@@ -47,7 +35,7 @@ static int child(void *arg)
 	if (sigaction(SIGUSR1, &sa, NULL))
 		return 1;
 	__atomic_store_n(&step, 1, __ATOMIC_SEQ_CST);
-	if (wait_for(&step, 2))				/* after restore */
+	if (wait_for_value(&step, 2))				/* after restore */
 		return 2;
 	if (from_parent != 0x1234)
 		return 3;
@@ -56,7 +44,7 @@ static int child(void *arg)
 	from_child = 0x5678;
 	syscall(SYS_kill, getppid(), SIGUSR1);
 	__atomic_store_n(&step, 3, __ATOMIC_SEQ_CST);
-	if (wait_for(&step, 4))
+	if (wait_for_value(&step, 4))
 		return 5;
 	for (int i = 0; i < 10000 && ran_b != syscall(SYS_getpid); i++)
 		usleep(1000);
@@ -71,7 +59,7 @@ int main(int argc, char **argv)
 	kid = clone(child, stack + sizeof(stack), CLONE_VM | CLONE_SIGHAND | SIGCHLD, NULL);
 	if (kid < 0)
 		pr_perror("clone");
-	if (wait_for(&step, 1))
+	if (wait_for_value(&step, 1))
 		FAIL("the child did not start");
 	if (handler_of(SIGUSR1) != (void *)handler_a)
 		FAIL("before C/R: the child's SIGUSR1 handler is not seen");
@@ -89,7 +77,7 @@ int main(int argc, char **argv)
 		pr_perror("sigaction");
 	from_parent = 0x1234;
 	__atomic_store_n(&step, 2, __ATOMIC_SEQ_CST);
-	if (wait_for(&step, 3))
+	if (wait_for_value(&step, 3))
 		FAIL("the child did not answer after restore");
 	if (from_child != 0x5678)
 		FAIL("the child's write is not seen: %#x", from_child);

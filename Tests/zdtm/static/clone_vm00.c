@@ -20,17 +20,6 @@ static pid_t kid;
 
 static void handler(int sig) { (void)sig; ran = syscall(SYS_getpid); }
 
-static int wait_for(volatile int *v, int want)
-{
-	struct timespec ts = { 0, 1000000 };
-	for (int i = 0; i < 60000; i++) {
-		if (__atomic_load_n(v, __ATOMIC_SEQ_CST) >= want)
-			return 0;
-		syscall(SYS_nanosleep, &ts, NULL);
-	}
-	return -1;
-}
-
 static int child(void *arg)
 {
 	(void)arg;
@@ -41,7 +30,7 @@ static int child(void *arg)
 		return 1;
 	syscall(SYS_umask, 077);
 	__atomic_store_n(&step, 1, __ATOMIC_SEQ_CST);
-	if (wait_for(&step, 2))				/* after restore */
+	if (wait_for_value(&step, 2))				/* after restore */
 		return 2;
 	if (from_parent != 0x1234)
 		return 3;
@@ -64,7 +53,7 @@ int main(int argc, char **argv)
 	kid = clone(child, stack + sizeof(stack), CLONE_VM | SIGCHLD, NULL);
 	if (kid < 0)
 		pr_perror("clone");
-	if (wait_for(&step, 1))
+	if (wait_for_value(&step, 1))
 		FAIL("the child did not start");
 	test_daemon();
 	test_waitsig();
@@ -80,7 +69,7 @@ int main(int argc, char **argv)
 		FAIL("the child's SIGUSR1 handler became ours");
 	from_parent = 0x1234;
 	__atomic_store_n(&step, 2, __ATOMIC_SEQ_CST);
-	if (wait_for(&step, 3))
+	if (wait_for_value(&step, 3))
 		FAIL("the child did not answer after restore");
 	if (from_child != 0x5678)
 		FAIL("the child's write is not seen: %#x", from_child);

@@ -19,17 +19,6 @@ static pid_t kid;
 
 #define FAIL(...) do { kill(kid, SIGKILL); fail(__VA_ARGS__); } while (0)
 
-static int wait_for(int *v, int want)
-{
-	struct timespec ts = { 0, 1000000 };
-	for (int i = 0; i < 60000; i++) {
-		if (__atomic_load_n(v, __ATOMIC_SEQ_CST) >= want)
-			return 0;
-		syscall(SYS_nanosleep, &ts, NULL);
-	}
-	return -1;
-}
-
 static int child(void *arg)
 {
 	(void)arg;
@@ -41,7 +30,7 @@ static int child(void *arg)
 	if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, NULL, 8))
 		return 1;
 	__atomic_store_n(&step, 1, __ATOMIC_SEQ_CST);
-	if (wait_for(&step, 2))				/* after restore */
+	if (wait_for_value(&step, 2))				/* after restore */
 		return 2;
 	unsigned long cur = 0;
 	syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &cur, 8);
@@ -76,7 +65,7 @@ int main(int argc, char **argv)
 	kid = clone(child, stack + sizeof(stack), CLONE_VM | CLONE_SIGHAND | CLONE_FS | SIGCHLD, NULL);
 	if (kid < 0)
 		pr_perror("clone");
-	if (wait_for(&step, 1))
+	if (wait_for_value(&step, 1))
 		FAIL("the child did not start");
 	test_daemon();
 	test_waitsig();
