@@ -19,4 +19,10 @@ static inline int csys_fallocate(int fd, int mode, long long offset, long long l
 #define CSYS_XFS_SUPER_MAGIC 0x58465342
 #define CSYS_BTRFS_SUPER_MAGIC 0x9123683E
 
+// userfaultfd ioctls for filling a restored task's memory (values of _IOWR/_IOR in linux/userfaultfd.h).
+#define CSYS_UFFDIO_REGISTER           0xc020aa00UL
+#define CSYS_UFFDIO_UNREGISTER         0x8010aa01UL
+#define CSYS_UFFDIO_COPY               0xc028aa03UL
+#define CSYS_UFFDIO_REGISTER_MODE_MISSING 1ULL
+
 #endif
