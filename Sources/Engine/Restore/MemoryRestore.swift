@@ -150,6 +150,7 @@ struct MemoryRestore {
             if batch.count == maxRuns { try flush() }
         }
         try flush()
+        try uffd?.run()
         uffd?.finish()
         return total
     }

@@ -89,25 +89,134 @@ final class UffdFill {
         registered.contains { $0.start <= addr && addr < $0.end }
     }
 
-    /// Copies `len` bytes at `offset` of the pages image to `addr` in the task.
+    /// One copy: `len` bytes at `offset` of the pages image to `dst` in the task.
+    struct Job {
+        var dst: UInt64
+        var offset: UInt64
+        var len: UInt64
+    }
+    private var jobs: [Job] = []
+    private var queuedBytes: UInt64 = 0
+
+    /// Queues a copy for `run()`.
     func copy(to addr: UInt64, length len: UInt64, offset: UInt64) throws {
         guard offset + len <= UInt64(sourceSize) else {
             throw EngineError("read pages", pid: pid, path: path, reason: "image ends before offset \(offset + len)")
         }
-        var done: UInt64 = 0
-        while done < len {
-            var c = uffdio_copy()
-            c.dst = addr + done
-            c.src = UInt64(UInt(bitPattern: source)) + offset + done
-            c.len = len - done
-            c.mode = 0
-            if csys_ioctl(uffd, CSYS_UFFDIO_COPY, &c) == 0 {
-                done = len
-            } else if errno == EAGAIN || errno == EINTR {
-                if c.copy > 0 { done += UInt64(c.copy) }
+        jobs.append(Job(dst: addr, offset: offset, len: len))
+        queuedBytes += len
+    }
+
+    /// Runs the queued copies. From 64 MiB on, the second half of the bytes goes to a second thread on the
+    /// other core: the copies are independent pages, and UFFDIO_COPY needs no ptrace, so the thread only
+    /// copies. It lives only inside this call (joined before it returns, on every path), so the engine is
+    /// single-threaded again before anything forks, and it blocks every signal.
+    func run() throws {
+        defer {
+            jobs = []
+            queuedBytes = 0
+        }
+        var first = jobs, second: [Job] = []
+        if queuedBytes >= 64 << 20 {
+            (first, second) = Self.split(jobs, at: queuedBytes / 2 & ~(Self.page - 1))
+        }
+        let worker = second.isEmpty ? nil : try Worker.start(uffd: uffd, source: UInt64(UInt(bitPattern: source)), jobs: second)
+        let mine = Self.copyAll(uffd, UInt64(UInt(bitPattern: source)), first)
+        let theirs = worker.flatMap { $0.join() }
+        for failure in [mine, theirs] {
+            if let (e, addr) = failure { throw EngineError("UFFDIO_COPY at \(hex(addr))", pid: pid, errno: .init(rawValue: e)) }
+        }
+    }
+
+    private static let page: UInt64 = 4096
+
+    /// The jobs cut in two at byte `mid` of their total.
+    static func split(_ jobs: [Job], at mid: UInt64) -> ([Job], [Job]) {
+        var a: [Job] = [], b: [Job] = []
+        var seen: UInt64 = 0
+        for j in jobs {
+            if seen >= mid {
+                b.append(j)
+            } else if seen + j.len <= mid {
+                a.append(j)
             } else {
-                throw EngineError("UFFDIO_COPY at \(hex(addr + done))", pid: pid, errno: .init(rawValue: errno))
+                let head = mid - seen
+                a.append(Job(dst: j.dst, offset: j.offset, len: head))
+                b.append(Job(dst: j.dst + head, offset: j.offset + head, len: j.len - head))
             }
+            seen += j.len
+        }
+        return (a, b)
+    }
+
+    /// Copies every job; the errno and address of the first failure, if any.
+    private static func copyAll(_ uffd: Int32, _ source: UInt64, _ jobs: [Job]) -> (Int32, UInt64)? {
+        for j in jobs {
+            var done: UInt64 = 0
+            while done < j.len {
+                var c = uffdio_copy()
+                c.dst = j.dst + done
+                c.src = source + j.offset + done
+                c.len = j.len - done
+                c.mode = 0
+                if csys_ioctl(uffd, CSYS_UFFDIO_COPY, &c) == 0 {
+                    done = j.len
+                } else if errno == EAGAIN || errno == EINTR {
+                    if c.copy > 0 { done += UInt64(c.copy) }
+                } else {
+                    return (errno, j.dst + done)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// The second thread of `run()`, with what it shares with the first: its jobs in, its failure out,
+    /// read only after the join.
+    private final class Worker {
+        private struct Shared {
+            let uffd: Int32
+            let source: UInt64
+            let jobs: [Job]
+            var failure: (Int32, UInt64)?
+        }
+        private let shared: UnsafeMutablePointer<Shared>
+        private let thread: pthread_t
+
+        private init(shared: UnsafeMutablePointer<Shared>, thread: pthread_t) {
+            self.shared = shared
+            self.thread = thread
+        }
+
+        static func start(uffd: Int32, source: UInt64, jobs: [Job]) throws -> Worker {
+            let shared = UnsafeMutablePointer<Shared>.allocate(capacity: 1)
+            shared.initialize(to: Shared(uffd: uffd, source: source, jobs: jobs, failure: nil))
+            // The thread inherits this mask: block everything while creating it, then put ours back.
+            var all = sigset_t(), old = sigset_t()
+            sigfillset(&all)
+            pthread_sigmask(SIG_SETMASK, &all, &old)
+            var tid = pthread_t()
+            let r = pthread_create(&tid, nil, { ctx in
+                let s = ctx!.assumingMemoryBound(to: Shared.self)
+                s.pointee.failure = UffdFill.copyAll(s.pointee.uffd, s.pointee.source, s.pointee.jobs)
+                return nil
+            }, UnsafeMutableRawPointer(shared))
+            pthread_sigmask(SIG_SETMASK, &old, nil)
+            guard r == 0 else {
+                shared.deinitialize(count: 1)
+                shared.deallocate()
+                throw EngineError("start page copy thread", errno: .init(rawValue: r))
+            }
+            return Worker(shared: shared, thread: tid)
+        }
+
+        /// Waits for the thread; its first failure, if any.
+        func join() -> (Int32, UInt64)? {
+            pthread_join(thread, nil)
+            let f = shared.pointee.failure
+            shared.deinitialize(count: 1)
+            shared.deallocate()
+            return f
         }
     }
 
