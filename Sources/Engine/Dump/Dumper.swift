@@ -156,7 +156,7 @@ public struct Dumper {
             throw EngineError("dump", pid: pid, reason: "seccomp mode \(status.seccompMode) is not supported yet")
         }
         log.debug("Read /proc state of pid \(pid): \(smaps.count) VMAs")
-        let area = try task.createSharedArea(size: 4096)
+        let area = try task.createSharedArea(size: Remote.areaSize, executable: true)
         log.debug("Shared area at \(hex(area.remote))")
         let remote = Remote(task: task, area: area)
 

@@ -35,17 +35,18 @@ enum TaskDump {
     /// what a thread other than the main one has in its core file.
     static func threadCore(_ r: Remote, regs: GeneralRegisters, xsave: XsaveArea, sigmask: UInt64,
                            status: TaskStatus, stat: TaskStat) throws -> CoreEntry {
+        let reads = try ThreadReads.read(r)
         var ti = ThreadInfoX86()
-        ti.clearTidAddr_p = try TaskProps.clearTidAddress(r)
+        ti.clearTidAddr_p = reads.clearTid
         ti.gpregs = CpuState.entry(regs)
         ti.fpregs = CpuState.fpregs(xsave)
 
         var th = ThreadCoreEntry()
-        try TaskProps.dumpThreadCore(r, &th, tid: r.tid, stat: stat)
+        try TaskProps.dumpThreadCore(&th, tid: r.tid, stat: stat, pdeathSig: reads.pdeathSig)
         th.blkSigset = sigmask
-        th.sas = try Signals.dumpAltStack(r)
+        th.sas = reads.sas
         th.signalsP = try Signals.dumpPending(tid: r.tid, shared: false)
-        th.creds = try Creds.dump(r, status: status)
+        th.creds = try Creds.dump(pid: r.tid, status: status, secbits: reads.secbits)
         th.seccompMode = .disabled
         th.timerslackNs = try TaskProps.timerslack(r)
         th.cpuAffinity = try TaskProps.dumpAffinity(tid: r.pid)
