@@ -11,27 +11,6 @@ enum Signals {
     /// Every signal but SIGKILL and SIGSTOP, in the order the format stores sigactions.
     static var catchable: [Int32] { (1...maxSignal).filter { $0 != SIGKILL && $0 != SIGSTOP } }
 
-    /// One batch: each action lands in its own slot of the shared memory.
-    static func dumpActions(_ r: Remote) throws -> [SaEntry] {
-        var out: [SaEntry] = []
-        let size = MemoryLayout<csys_kernel_sigaction>.size
-        let sigs = catchable
-        r.zero(size * sigs.count)
-        try r.callAll(sigs.enumerated().map { i, sig in
-            ("rt_sigaction(\(sig))", RemoteCall(Int(SYS_rt_sigaction), UInt64(sig), 0, r.addr(size * i), 8))
-        })
-        for i in sigs.indices {
-            let ka = r.load(csys_kernel_sigaction.self, at: size * i)
-            var e = SaEntry()
-            e.sigaction = ka.handler
-            e.flags = ka.flags
-            e.restorer = ka.restorer
-            e.mask = ka.mask
-            out.append(e)
-        }
-        return out
-    }
-
     static func restoreActions(_ r: Remote, _ entries: [SaEntry]) throws {
         // The task put every action back to the pristine default (RestoreChild.resetSignalActions) before
         // it reported: only the dumped actions that differ from it cost an injected call.

@@ -7,24 +7,21 @@ import Images
 /// rseq, robust futex list, clear_child_tid, OOM score and login uid.
 enum TaskProps {
     private static let prSetPdeathsig: UInt64 = 1
-    private static let prGetDumpable: UInt64 = 3, prSetDumpable: UInt64 = 4
+    private static let prSetDumpable: UInt64 = 4
     private static let prSetName: UInt64 = 15
-    private static let prSetChildSubreaper: UInt64 = 36, prGetChildSubreaper: UInt64 = 37
-    private static let prSetThpDisable: UInt64 = 41, prGetThpDisable: UInt64 = 42
+    private static let prSetChildSubreaper: UInt64 = 36
+    private static let prSetThpDisable: UInt64 = 41
     private static let prSetTimerslack: UInt64 = 29, prGetTimerslack: UInt64 = 30
 
     // MARK: dump
 
-    static func dumpTaskCore(_ r: Remote, _ tc: inout TaskCoreEntry, stat: TaskStat) throws {
-        let pid = r.pid
+    static func dumpTaskCore(pid: Int32, _ tc: inout TaskCoreEntry, stat: TaskStat, childSubreaper: Bool) throws {
         tc.personality = UInt32(try ProcFile.readText("/proc/\(pid)/personality").trimmedHex(), radix: 16) ?? 0
         tc.comm = stat.comm
         tc.flags = stat.flags
         tc.oomScoreAdj = Int32(try ProcFile.readText("/proc/\(pid)/oom_score_adj").trimmedHex()) ?? 0
         if let l = try? ProcFile.readText("/proc/\(pid)/loginuid"), let v = UInt32(l.trimmedHex()) { tc.loginuid = v }
-        r.zero(4)
-        try r.call("prctl(PR_GET_CHILD_SUBREAPER)", Int32(SYS_prctl), prGetChildSubreaper, r.addr(), 0, 0, 0)
-        tc.childSubreaper = r.load(Int32.self, at: 0) != 0
+        tc.childSubreaper = childSubreaper
         var limits = TaskRlimitsEntry()
         for l in try Limits.read(pid: pid) {
             var e = RlimitEntry()
@@ -58,11 +55,6 @@ enum TaskProps {
             e.signature = conf.signature
             th.rseqEntry = e
         }
-    }
-
-    static func dumpMm(_ r: Remote, _ mm: inout MmEntry) throws {
-        mm.dumpable = Int32(truncatingIfNeeded: try r.call("prctl(PR_GET_DUMPABLE)", Int32(SYS_prctl), prGetDumpable, 0, 0, 0, 0))
-        mm.thpDisabled = try r.call("prctl(PR_GET_THP_DISABLE)", Int32(SYS_prctl), prGetThpDisable, 0, 0, 0, 0) != 0
     }
 
     static func timerslack(_ r: Remote) throws -> UInt64 {
