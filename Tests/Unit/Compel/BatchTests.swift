@@ -66,7 +66,7 @@ import Testing
         let cut = try task.runBatch(many, table: table, stopAtFirstError: true)
         #expect(cut.count == 151 && cut.last == -Int64(EBADF))
         try task.cure()
-        #expect(v.state() == "S")
+        #expect(waitAsleep(v.pid), "the victim did not go back to its pause()")
     }
 
     @Test func taskKilledMidBatch() throws {
@@ -127,8 +127,7 @@ import Testing
         try task.syscall(Int(SYS_rt_sigaction), UInt64(SIGSEGV), 0, probe, 8)
         #expect(try task.readMemory(at: probe, count: 32) == before)
         try task.cure()
-        usleep(50_000)
-        #expect(v.state() == "S")
+        #expect(waitAsleep(v.pid), "the victim did not go back to its pause()")
         #expect(try sigBlk(v.pid) == blkBefore)
     }
 
