@@ -56,5 +56,6 @@ extension SeizedTask {
         sharedAreas = []
         addedMappings = []
         patchedSite = nil
+        batchCode = nil
     }
 }

@@ -67,6 +67,8 @@ public final class SeizedTask {
     var syscallSite: UInt64?
     /// Original bytes at the fallback syscall site when we had to write one (no vdso).
     var patchedSite: (addr: UInt64, original: [UInt8])?
+    /// Where the batch loop is, in memory shared with the task and executable there (Batch.swift).
+    var batchCode: UInt64?
     var memFd: Int32 = -1
     var pidFd: Int32 = -1
     var cured = false

@@ -53,15 +53,17 @@ extension SeizedTask {
 
     /// Creates a shared area of at least `size` bytes. The memfd is created inside the task (so it works for
     /// a task of another user, which could not open our fds), mapped over a scratch mapping there, opened here
-    /// through /proc/PID/fd and mapped; the task's descriptor is closed again right away.
-    public func createSharedArea(size: Int) throws -> SharedArea {
+    /// through /proc/PID/fd and mapped; the task's descriptor is closed again right away. `executable` maps
+    /// it executable in the task too, for code we write here (the batch loop).
+    public func createSharedArea(size: Int, executable: Bool = false) throws -> SharedArea {
         let len = pageAlign(UInt64(max(size, 1)))
         let addr = try mapRemote(length: Int(len))
         try writeMemory(at: addr, bytes: Array("compel-shared".utf8) + [0])
         let fd = try checkedSyscall("memfd_create", Int(SYS_memfd_create), addr, UInt64(CSYS_MFD_CLOEXEC))
         defer { _ = try? syscall(Int(SYS_close), fd) }
         try checkedSyscall("ftruncate", Int(SYS_ftruncate), fd, len)
-        try checkedSyscall("mmap memfd", Int(SYS_mmap), addr, len, UInt64(PROT_READ | PROT_WRITE), UInt64(MAP_SHARED | MAP_FIXED),
+        let prot = PROT_READ | PROT_WRITE | (executable ? PROT_EXEC : 0)
+        try checkedSyscall("mmap memfd", Int(SYS_mmap), addr, len, UInt64(prot), UInt64(MAP_SHARED | MAP_FIXED),
                            fd, 0)
         let path = "/proc/\(pid)/fd/\(fd)"
         let lfd = csys_open(path, O_RDWR | O_CLOEXEC, 0)
@@ -79,6 +81,7 @@ extension SeizedTask {
     public func destroySharedArea(_ area: SharedArea) throws {
         guard let i = sharedAreas.firstIndex(where: { $0 === area }) else { return }
         sharedAreas.remove(at: i)
+        if let c = batchCode, c >= area.remote && c < area.remote + UInt64(area.size) { batchCode = nil }
         munmap(area.local, area.size)
         try unmapRemote(area.remote)
     }

@@ -42,6 +42,7 @@
 #include "csys_ns.h"
 #include "csys_speed.h"
 #include "csys_scale.h"
+#include "csys_batch.h"
 
 // MARK: variadic calls with fixed arity
 

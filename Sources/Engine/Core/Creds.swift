@@ -10,11 +10,11 @@ enum Creds {
     private static let prSetNoNewPrivs: UInt64 = 38
     private static let secbitKeepCaps: UInt32 = 1 << 4
 
-    static func dump(_ r: Remote, status: TaskStatus) throws -> CredsEntry {
+    /// `secbits` as the thread's PR_GET_SECUREBITS told (ThreadReads).
+    static func dump(pid: Int32, status: TaskStatus, secbits: UInt32) throws -> CredsEntry {
         guard status.uid.count == 4, status.gid.count == 4 else {
-            throw EngineError("dump creds", pid: r.pid, reason: "/proc/PID/status lacks Uid/Gid lines")
+            throw EngineError("dump creds", pid: pid, reason: "/proc/PID/status lacks Uid/Gid lines")
         }
-        let secbits = UInt32(truncatingIfNeeded: try r.call("prctl(PR_GET_SECUREBITS)", Int32(SYS_prctl), prGetSecurebits, 0, 0, 0, 0))
         return entry(status, secbits: secbits)
     }
 

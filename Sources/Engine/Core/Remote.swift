@@ -11,21 +11,36 @@ struct Remote {
     let remoteBase: UInt64
     /// The thread the syscalls run in (nil: the main thread).
     let thread: SeizedThread?
+    /// Where batches go (Compel's runBatch); nil: every call of a batch is its own round trip.
+    var table: BatchTable?
 
+    /// Bytes of a shared area for `init(task:area:)`: a page of scratch, then the batch loop and its table.
+    static let areaSize = 16 * 1024
+    static let scratchSize = 4096
+
+    /// Over a shared area of `areaSize` bytes mapped executable in the task: the first page is the scratch
+    /// memory, the batch loop goes right after it, its table after that.
     init(task: SeizedTask, area: SharedArea) {
-        self.init(task: task, local: area.bytes, remoteBase: area.remote)
+        let codeAt = Self.scratchSize, tableAt = Self.scratchSize + 256
+        task.installBatchCode(local: area.local + codeAt, remote: area.remote + UInt64(codeAt))
+        let table = BatchTable(local: UnsafeMutableRawBufferPointer(rebasing: area.bytes[tableAt..<area.size]),
+                               remote: area.remote + UInt64(tableAt))
+        self.init(task: task, local: UnsafeMutableRawBufferPointer(rebasing: area.bytes[0..<Self.scratchSize]),
+                  remoteBase: area.remote, table: table)
     }
 
-    init(task: SeizedTask, local: UnsafeMutableRawBufferPointer, remoteBase: UInt64, thread: SeizedThread? = nil) {
+    init(task: SeizedTask, local: UnsafeMutableRawBufferPointer, remoteBase: UInt64, thread: SeizedThread? = nil,
+         table: BatchTable? = nil) {
         self.task = task
         self.local = local
         self.remoteBase = remoteBase
         self.thread = thread
+        self.table = table
     }
 
     /// The same shared memory, with syscalls run in another thread of the task.
     func inThread(_ t: SeizedThread) -> Remote {
-        Remote(task: task, local: local, remoteBase: remoteBase, thread: t)
+        Remote(task: task, local: local, remoteBase: remoteBase, thread: t, table: table)
     }
 
     var pid: Int32 { task.pid }
@@ -43,6 +58,28 @@ struct Remote {
         }
         return r
     }
+
+    /// Runs syscalls in order, in one round trip when there is a batch table. The first failure becomes an
+    /// error naming its `op` and errno, and nothing after it runs. Returns every result.
+    @discardableResult
+    func callAll(_ calls: [(op: String, call: RemoteCall)]) throws -> [Int64] {
+        guard !calls.isEmpty else { return [] }
+        var out: [Int64] = []
+        if let table {
+            out = try task.runBatch(calls.map(\.call), table: table, stopAtFirstError: true, in: thread)
+        } else {
+            for c in calls {
+                out.append(try task.syscall(c.call.number, args: c.call.args, in: thread))
+                if Self.isErrno(out.last!) { break }
+            }
+        }
+        if let last = out.last, Self.isErrno(last) {
+            throw EngineError("injected \(calls[out.count - 1].op)", pid: tid, errno: Errno(rawValue: Int32(-last)))
+        }
+        return out
+    }
+
+    static func isErrno(_ r: Int64) -> Bool { r < 0 && r >= -4095 }
 
     /// Runs a syscall and returns the raw result, a negative errno included.
     func raw(_ nr: Int32, _ args: UInt64...) throws -> Int64 {

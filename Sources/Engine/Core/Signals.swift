@@ -11,35 +11,23 @@ enum Signals {
     /// Every signal but SIGKILL and SIGSTOP, in the order the format stores sigactions.
     static var catchable: [Int32] { (1...maxSignal).filter { $0 != SIGKILL && $0 != SIGSTOP } }
 
-    static func dumpActions(_ r: Remote) throws -> [SaEntry] {
-        var out: [SaEntry] = []
-        let size = MemoryLayout<csys_kernel_sigaction>.size
-        for sig in catchable {
-            r.zero(size)
-            try r.call("rt_sigaction(\(sig))", Int32(SYS_rt_sigaction), UInt64(sig), 0, r.addr(), 8)
-            let ka = r.load(csys_kernel_sigaction.self, at: 0)
-            var e = SaEntry()
-            e.sigaction = ka.handler
-            e.flags = ka.flags
-            e.restorer = ka.restorer
-            e.mask = ka.mask
-            out.append(e)
-        }
-        return out
-    }
-
     static func restoreActions(_ r: Remote, _ entries: [SaEntry]) throws {
         // The task put every action back to the pristine default (RestoreChild.resetSignalActions) before
         // it reported: only the dumped actions that differ from it cost an injected call.
+        // All in one batch, each action in its own slot of the shared memory.
+        let size = MemoryLayout<csys_kernel_sigaction>.size
+        var calls: [(op: String, call: RemoteCall)] = []
         for (sig, e) in zip(catchable, entries) where !isPristineDefault(e) {
             var ka = csys_kernel_sigaction()
             ka.handler = e.sigaction
             ka.flags = e.flags
             ka.restorer = e.restorer
             ka.mask = e.mask
-            r.store(ka, at: 0)
-            try r.call("rt_sigaction(\(sig))", Int32(SYS_rt_sigaction), UInt64(sig), r.addr(), 0, 8)
+            let at = size * calls.count
+            r.store(ka, at: at)
+            calls.append(("rt_sigaction(\(sig))", RemoteCall(Int(SYS_rt_sigaction), UInt64(sig), r.addr(at), 0, 8)))
         }
+        try r.callAll(calls)
     }
 
     /// SIG_DFL with no flags, mask or restorer: what exec leaves and what a reset task has.
@@ -93,16 +81,6 @@ enum Signals {
                 try r.call("rt_tgsigqueueinfo(\(signo))", Int32(SYS_rt_tgsigqueueinfo), UInt64(tgid), UInt64(tid), signo, r.addr())
             }
         }
-    }
-
-    static func dumpAltStack(_ r: Remote) throws -> ThreadSasEntry {
-        r.zero(24)
-        try r.call("sigaltstack", Int32(SYS_sigaltstack), 0, r.addr())
-        var e = ThreadSasEntry()
-        e.ssSp = r.load(UInt64.self, at: 0)
-        e.ssFlags = UInt32(bitPattern: r.load(Int32.self, at: 8))
-        e.ssSize = r.load(UInt64.self, at: 16)
-        return e
     }
 
     static func restoreAltStack(_ r: Remote, _ e: ThreadSasEntry) throws {

@@ -1,30 +1,27 @@
 import Glibc
 import CSys
+import Compel
 import Images
 
 /// The small per-task and per-thread settings: personality, name, prctl switches, rlimits, scheduling,
 /// rseq, robust futex list, clear_child_tid, OOM score and login uid.
 enum TaskProps {
-    private static let prSetPdeathsig: UInt64 = 1, prGetPdeathsig: UInt64 = 2
-    private static let prGetDumpable: UInt64 = 3, prSetDumpable: UInt64 = 4
+    private static let prSetPdeathsig: UInt64 = 1
+    private static let prSetDumpable: UInt64 = 4
     private static let prSetName: UInt64 = 15
-    private static let prSetChildSubreaper: UInt64 = 36, prGetChildSubreaper: UInt64 = 37
-    private static let prGetTidAddress: UInt64 = 40
-    private static let prSetThpDisable: UInt64 = 41, prGetThpDisable: UInt64 = 42
+    private static let prSetChildSubreaper: UInt64 = 36
+    private static let prSetThpDisable: UInt64 = 41
     private static let prSetTimerslack: UInt64 = 29, prGetTimerslack: UInt64 = 30
 
     // MARK: dump
 
-    static func dumpTaskCore(_ r: Remote, _ tc: inout TaskCoreEntry, stat: TaskStat) throws {
-        let pid = r.pid
+    static func dumpTaskCore(pid: Int32, _ tc: inout TaskCoreEntry, stat: TaskStat, childSubreaper: Bool) throws {
         tc.personality = UInt32(try ProcFile.readText("/proc/\(pid)/personality").trimmedHex(), radix: 16) ?? 0
         tc.comm = stat.comm
         tc.flags = stat.flags
         tc.oomScoreAdj = Int32(try ProcFile.readText("/proc/\(pid)/oom_score_adj").trimmedHex()) ?? 0
         if let l = try? ProcFile.readText("/proc/\(pid)/loginuid"), let v = UInt32(l.trimmedHex()) { tc.loginuid = v }
-        r.zero(4)
-        try r.call("prctl(PR_GET_CHILD_SUBREAPER)", Int32(SYS_prctl), prGetChildSubreaper, r.addr(), 0, 0, 0)
-        tc.childSubreaper = r.load(Int32.self, at: 0) != 0
+        tc.childSubreaper = childSubreaper
         var limits = TaskRlimitsEntry()
         for l in try Limits.read(pid: pid) {
             var e = RlimitEntry()
@@ -35,7 +32,7 @@ enum TaskProps {
         tc.rlimits = limits
     }
 
-    static func dumpThreadCore(_ r: Remote, _ th: inout ThreadCoreEntry, tid: Int32, stat: TaskStat) throws {
+    static func dumpThreadCore(_ th: inout ThreadCoreEntry, tid: Int32, stat: TaskStat, pdeathSig: UInt32) throws {
         var head: UInt64 = 0, len: UInt64 = 0
         if csys_sys_get_robust_list(tid, &head, &len) < 0 {
             throw EngineError("get_robust_list", pid: tid, errno: .init(rawValue: errno))
@@ -45,9 +42,7 @@ enum TaskProps {
         th.schedNice = Int32(stat.nice)
         th.schedPolicy = stat.policy
         th.schedPrio = stat.rtPriority
-        r.zero(4)
-        try r.call("prctl(PR_GET_PDEATHSIG)", Int32(SYS_prctl), prGetPdeathsig, r.addr(), 0, 0, 0)
-        th.pdeathSig = UInt32(bitPattern: r.load(Int32.self, at: 0))
+        th.pdeathSig = pdeathSig
         th.comm = stat.comm
         var conf = csys_rseq_configuration()
         let n = csys_ptrace(Int(CSYS_PTRACE_GET_RSEQ_CONFIGURATION), tid,
@@ -60,17 +55,6 @@ enum TaskProps {
             e.signature = conf.signature
             th.rseqEntry = e
         }
-    }
-
-    static func clearTidAddress(_ r: Remote) throws -> UInt64 {
-        r.zero(8)
-        try r.call("prctl(PR_GET_TID_ADDRESS)", Int32(SYS_prctl), prGetTidAddress, r.addr(), 0, 0, 0)
-        return r.load(UInt64.self, at: 0)
-    }
-
-    static func dumpMm(_ r: Remote, _ mm: inout MmEntry) throws {
-        mm.dumpable = Int32(truncatingIfNeeded: try r.call("prctl(PR_GET_DUMPABLE)", Int32(SYS_prctl), prGetDumpable, 0, 0, 0, 0))
-        mm.thpDisabled = try r.call("prctl(PR_GET_THP_DISABLE)", Int32(SYS_prctl), prGetThpDisable, 0, 0, 0, 0) != 0
     }
 
     static func timerslack(_ r: Remote) throws -> UInt64 {
@@ -122,11 +106,19 @@ enum TaskProps {
         try r.call("prctl(PR_SET_PDEATHSIG)", Int32(SYS_prctl), prSetPdeathsig, UInt64(th.pdeathSig), 0, 0, 0)
     }
 
+    /// Robust list, clear_child_tid and rseq of the thread `r` runs in, in one batch; the task's memory
+    /// must already be back (the kernel writes the rseq area on the way out).
     static func restoreThreadCore(_ r: Remote, _ th: ThreadCoreEntry, clearTid: UInt64) throws {
+        var calls: [(op: String, call: RemoteCall)] = []
         if th.futexRla != 0 {
-            try r.call("set_robust_list", Int32(SYS_set_robust_list), th.futexRla, UInt64(th.futexRlaLen))
+            calls.append(("set_robust_list", RemoteCall(Int(SYS_set_robust_list), th.futexRla, UInt64(th.futexRlaLen))))
         }
-        try r.call("set_tid_address", Int32(SYS_set_tid_address), clearTid)
+        calls.append(("set_tid_address", RemoteCall(Int(SYS_set_tid_address), clearTid)))
+        if th.hasRseqEntry {
+            let e = th.rseqEntry
+            calls.append(("rseq", RemoteCall(Int(SYS_rseq), e.rseqAbiPointer, UInt64(e.rseqAbiSize), 0, UInt64(e.signature))))
+        }
+        try r.callAll(calls)
     }
 
     /// CPU affinity of a thread, as 64-bit mask words (read from outside).
@@ -157,13 +149,6 @@ enum TaskProps {
         if th.hasSchedNice && setpriority(__priority_which_t(0), id_t(pid), th.schedNice) < 0 {
             throw EngineError("setpriority(\(th.schedNice))", pid: pid, errno: .init(rawValue: errno))
         }
-    }
-
-    /// Registers the dumped rseq area again; the task's memory must already be back.
-    static func restoreRseq(_ r: Remote, _ th: ThreadCoreEntry) throws {
-        guard th.hasRseqEntry else { return }
-        let e = th.rseqEntry
-        try r.call("rseq", Int32(SYS_rseq), e.rseqAbiPointer, UInt64(e.rseqAbiSize), 0, UInt64(e.signature))
     }
 
     /// dumpable and the parent-death signal reset whenever the uid changes, so these come after the creds.

@@ -4,20 +4,6 @@ import Images
 
 /// Interval timers (real, virtual, prof) and POSIX timers, with their remaining time and interval.
 enum TimerState {
-    static func dumpItimers(_ r: Remote) throws -> (real: ItimerEntry, virt: ItimerEntry, prof: ItimerEntry) {
-        func one(_ which: Int32, _ name: String) throws -> ItimerEntry {
-            r.zero(32)
-            try r.call("getitimer(\(name))", Int32(SYS_getitimer), UInt64(which), r.addr())
-            var e = ItimerEntry()
-            e.isec = r.load(UInt64.self, at: 0)
-            e.iusec = r.load(UInt64.self, at: 8)
-            e.vsec = r.load(UInt64.self, at: 16)
-            e.vusec = r.load(UInt64.self, at: 24)
-            return e
-        }
-        return (try one(0, "ITIMER_REAL"), try one(1, "ITIMER_VIRTUAL"), try one(2, "ITIMER_PROF"))
-    }
-
     static func restoreItimers(_ r: Remote, _ t: TaskTimersEntry) throws {
         for (which, e, name) in [(0, t.real, "ITIMER_REAL"), (1, t.virt, "ITIMER_VIRTUAL"), (2, t.prof, "ITIMER_PROF")] {
             if e.vsec == 0 && e.vusec == 0 { continue }

@@ -156,7 +156,7 @@ public struct Dumper {
             throw EngineError("dump", pid: pid, reason: "seccomp mode \(status.seccompMode) is not supported yet")
         }
         log.debug("Read /proc state of pid \(pid): \(smaps.count) VMAs")
-        let area = try task.createSharedArea(size: 4096)
+        let area = try task.createSharedArea(size: Remote.areaSize, executable: true)
         log.debug("Shared area at \(hex(area.remote))")
         let remote = Remote(task: task, area: area)
 
@@ -170,7 +170,8 @@ public struct Dumper {
             table.tables[own.filesID] = fdinfo
         }
         files.held[pid] = Dictionary(fdinfo.map { ($0.id, Int32(bitPattern: $0.fd)) }, uniquingKeysWith: min)
-        let core = try TaskDump.core(remote, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
+        let reads = try TaskReads.read(remote)
+        let core = try TaskDump.core(remote, reads: reads, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat,
                                      stopped: t.wasStopped)
         var threadCores: [(Int32, CoreEntry)] = []
         for th in task.threads where th.tid != pid {
@@ -191,7 +192,7 @@ public struct Dumper {
             vma.isMemfd ? try MemfdMapping.register(pid: pid, vma: vma, flags: flags, context: files)
                         : try files.registerPath(vma.path ?? "", flags: flags)
         }
-        var mm = try TaskDump.mm(remote, stat: stat, plans: plans)
+        var mm = try TaskDump.mm(pid: pid, reads: reads, stat: stat, plans: plans)
         mm.exeFileID = try files.registerPath(try TaskLinks.exe(pid: pid), flags: UInt32(O_RDONLY))
         var fs = FsEntry()
         fs.cwdID = try files.registerPath(try TaskLinks.cwd(pid: pid), flags: UInt32(O_RDONLY | O_DIRECTORY))

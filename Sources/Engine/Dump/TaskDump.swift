@@ -8,23 +8,22 @@ enum TaskDump {
     static let taskAlive: UInt32 = 1, taskDead: UInt32 = 2, taskStopped: UInt32 = 3
 
     /// The main thread's core: the process-wide task core plus its own thread state.
-    static func core(_ r: Remote, regs: GeneralRegisters, xsave: XsaveArea, sigmask: UInt64, status: TaskStatus,
+    static func core(_ r: Remote, reads: TaskReads, regs: GeneralRegisters, xsave: XsaveArea, sigmask: UInt64, status: TaskStatus,
                      stat: TaskStat, stopped: Bool) throws -> CoreEntry {
         var tc = TaskCoreEntry()
         tc.taskState = stopped ? taskStopped : taskAlive
         if stopped { tc.stopSigno = UInt32(SIGSTOP) }
         tc.exitCode = 0
         tc.blkSigset = sigmask
-        tc.sigactions = try Signals.dumpActions(r)
-        let it = try TimerState.dumpItimers(r)
+        tc.sigactions = reads.sigactions
         var timers = TaskTimersEntry()
-        timers.real = it.real
-        timers.virt = it.virt
-        timers.prof = it.prof
+        timers.real = reads.real
+        timers.virt = reads.virt
+        timers.prof = reads.prof
         timers.posix = try TimerState.dumpPosix(r)
         tc.timers = timers
         tc.signalsS = try Signals.dumpPending(tid: r.pid, shared: true)
-        try TaskProps.dumpTaskCore(r, &tc, stat: stat)
+        try TaskProps.dumpTaskCore(pid: r.pid, &tc, stat: stat, childSubreaper: reads.childSubreaper)
 
         var c = try threadCore(r, regs: regs, xsave: xsave, sigmask: sigmask, status: status, stat: stat)
         c.tc = tc
@@ -35,17 +34,18 @@ enum TaskDump {
     /// what a thread other than the main one has in its core file.
     static func threadCore(_ r: Remote, regs: GeneralRegisters, xsave: XsaveArea, sigmask: UInt64,
                            status: TaskStatus, stat: TaskStat) throws -> CoreEntry {
+        let reads = try ThreadReads.read(r)
         var ti = ThreadInfoX86()
-        ti.clearTidAddr_p = try TaskProps.clearTidAddress(r)
+        ti.clearTidAddr_p = reads.clearTid
         ti.gpregs = CpuState.entry(regs)
         ti.fpregs = CpuState.fpregs(xsave)
 
         var th = ThreadCoreEntry()
-        try TaskProps.dumpThreadCore(r, &th, tid: r.tid, stat: stat)
+        try TaskProps.dumpThreadCore(&th, tid: r.tid, stat: stat, pdeathSig: reads.pdeathSig)
         th.blkSigset = sigmask
-        th.sas = try Signals.dumpAltStack(r)
+        th.sas = reads.sas
         th.signalsP = try Signals.dumpPending(tid: r.tid, shared: false)
-        th.creds = try Creds.dump(r, status: status)
+        th.creds = try Creds.dump(pid: r.tid, status: status, secbits: reads.secbits)
         th.seccompMode = .disabled
         th.timerslackNs = try TaskProps.timerslack(r)
         th.cpuAffinity = try TaskProps.dumpAffinity(tid: r.pid)
@@ -107,7 +107,7 @@ enum TaskDump {
         return c
     }
 
-    static func mm(_ r: Remote, stat: TaskStat, plans: [VmaPlan]) throws -> MmEntry {
+    static func mm(pid: Int32, reads: TaskReads, stat: TaskStat, plans: [VmaPlan]) throws -> MmEntry {
         var mm = MmEntry()
         mm.mmStartCode = stat.startCode
         mm.mmEndCode = stat.endCode
@@ -115,14 +115,15 @@ enum TaskDump {
         mm.mmEndData = stat.endData
         mm.mmStartStack = stat.startStack
         mm.mmStartBrk = stat.startBrk
-        mm.mmBrk = UInt64(try r.call("brk(0)", Int32(CSYS_NR_brk), 0))
+        mm.mmBrk = reads.brk
         mm.mmArgStart = stat.argStart
         mm.mmArgEnd = stat.argEnd
         mm.mmEnvStart = stat.envStart
         mm.mmEnvEnd = stat.envEnd
-        for a in try Auxv.read(pid: r.pid) { mm.mmSavedAuxv += [a.type, a.value] }
+        for a in try Auxv.read(pid: pid) { mm.mmSavedAuxv += [a.type, a.value] }
         mm.vmas = plans.map(\.entry)
-        try TaskProps.dumpMm(r, &mm)
+        mm.dumpable = reads.dumpable
+        mm.thpDisabled = reads.thpDisabled
         return mm
     }
 

@@ -14,52 +14,67 @@ struct MemoryRestore {
 
     static let taskSize: UInt64 = 0x7fff_ffff_f000
     static let page: UInt64 = 4096
-    /// The restorer's area in the child: the trampoline page, then room for IOV_MAX (1024) iovecs, so that
-    /// one injected preadv fills up to 1024 runs of a sparse pages image (one page held 240).
-    static let areaSize: UInt64 = 5 * page
+    /// The restorer's area in the child: the trampoline page (its `syscall` and the batch loop), then room
+    /// for IOV_MAX (1024) iovecs, so that one injected preadv fills up to 1024 runs of a sparse pages image
+    /// (one page held 240), then three pages for the batch table (182 calls per round trip).
+    static let areaSize: UInt64 = 8 * page
+    /// Where the batch loop and its table are in the area.
+    static let batchCodeOffset = 16
+    static let batchTableOffset = 5 * Int(page)
     /// iovecs per preadv (the kernel's UIO_MAXIOV).
     static let maxIovecs = 1024
     private let mapFixed: UInt64 = 0x10, mapLocked: UInt32 = 0x2000
     private let madvDontneed: UInt64 = 4
 
     func run() throws -> UInt64 {
-        try unregisterRseq()
-        try unmapAll()
-        try mapVdso()
+        try r.callAll(try unregisterRseq() + unmapAll() + mapVdso())
+        try checkVdso()
         let withPages = try mapVmas()
         try faults.check(.restoreMidMemory)
         let restored = try fillPages()
         try finishVmas(withPages)
         try setMmFields()
-        for fd in [report.pagesFd, report.exeFd] + Array(report.mappedFds.values) + Array(report.shmemFds.values) {
-            try r.call("close(\(fd))", Int32(SYS_close), UInt64(fd))
-        }
+        try r.callAll(([report.pagesFd, report.exeFd] + Array(report.mappedFds.values) + Array(report.shmemFds.values)).map {
+            ("close(\($0))", RemoteCall(Int(SYS_close), UInt64($0)))
+        })
         return restored
     }
 
     /// glibc registered rseq in the child; the kernel writes that area on every return to user space, so
     /// it must go before the memory under it does.
-    private func unregisterRseq() throws {
+    /// These first calls run in one batch: the loop and its table live in the restorer's area, which
+    /// stays, and use no stack.
+    private typealias Call = (op: String, call: RemoteCall)
+
+    private func unregisterRseq() throws -> [Call] {
         var conf = csys_rseq_configuration()
         let n = csys_ptrace(Int(CSYS_PTRACE_GET_RSEQ_CONFIGURATION), r.pid,
                             UnsafeMutableRawPointer(bitPattern: MemoryLayout<csys_rseq_configuration>.size), &conf)
         if n < 0 { throw EngineError("PTRACE_GET_RSEQ_CONFIGURATION", pid: r.pid, errno: .init(rawValue: errno)) }
-        guard conf.rseq_abi_pointer != 0 else { return }
-        try r.call("rseq unregister", Int32(SYS_rseq), conf.rseq_abi_pointer, UInt64(conf.rseq_abi_size),
-                   UInt64(CSYS_RSEQ_FLAG_UNREGISTER), UInt64(conf.signature))
+        guard conf.rseq_abi_pointer != 0 else { return [] }
+        return [("rseq unregister", RemoteCall(Int(SYS_rseq), conf.rseq_abi_pointer, UInt64(conf.rseq_abi_size),
+                                              UInt64(CSYS_RSEQ_FLAG_UNREGISTER), UInt64(conf.signature)))]
     }
 
-    private func unmapAll() throws {
+    private func unmapAll() -> [Call] {
         let t = report.trampoline
-        try r.call("munmap below trampoline", Int32(SYS_munmap), 0, t)
-        try r.call("munmap above trampoline", Int32(SYS_munmap), t + Self.areaSize, Self.taskSize - t - Self.areaSize)
+        return [("munmap below trampoline", RemoteCall(Int(SYS_munmap), 0, t)),
+                ("munmap above trampoline", RemoteCall(Int(SYS_munmap), t + Self.areaSize, Self.taskSize - t - Self.areaSize))]
     }
 
-    private func mapVdso() throws {
+    private var vdsoBlock: VmaEntry? {
+        images.mm.vmas.first(where: { $0.status & (VmaStatus.vdso | VmaStatus.vvar) != 0 })
+    }
+
+    private func mapVdso() -> [Call] {
         // ARCH_MAP_VDSO_64 takes where the whole block starts: the vvar pages come first.
-        guard let first = images.mm.vmas.first(where: { $0.status & (VmaStatus.vdso | VmaStatus.vvar) != 0 }) else { return }
-        try r.call("arch_prctl(ARCH_MAP_VDSO_64, \(hex(first.start)))", Int32(SYS_arch_prctl),
-                   UInt64(CSYS_ARCH_MAP_VDSO_64), first.start)
+        guard let first = vdsoBlock else { return [] }
+        return [("arch_prctl(ARCH_MAP_VDSO_64, \(hex(first.start)))",
+                 RemoteCall(Int(SYS_arch_prctl), UInt64(CSYS_ARCH_MAP_VDSO_64), first.start))]
+    }
+
+    private func checkVdso() throws {
+        guard vdsoBlock != nil else { return }
         let maps = try Maps.read(pid: r.pid)
         for v in images.mm.vmas where v.status & (VmaStatus.vdso | VmaStatus.vvar) != 0 {
             guard maps.contains(where: { $0.start == v.start && $0.end == v.end }) else {
@@ -75,9 +90,12 @@ struct MemoryRestore {
         v.status & (VmaStatus.vdso | VmaStatus.vvar | VmaStatus.vsyscall) != 0
     }
 
-    /// Maps every VMA; returns the indices of those that get pages (mapped writable for now).
+    /// Maps every VMA, in one batch that stops at the first failure; returns the indices of those that get
+    /// pages (mapped writable for now).
     private func mapVmas() throws -> Set<Int> {
         var withPages = Set<Int>()
+        var calls: [Call] = []
+        var wanted: [UInt64] = []
         var pi = 0
         let pm = images.pagemap
         for (i, v) in images.mm.vmas.enumerated() {
@@ -99,11 +117,12 @@ struct MemoryRestore {
                 }
                 fd = UInt64(f)
             }
-            let got = try r.call("mmap \(hex(v.start))-\(hex(v.end))", Int32(SYS_mmap), v.start, v.end - v.start, prot, flags,
-                                 fd, v.pgoff)
-            guard UInt64(got) == v.start else {
-                throw EngineError("map VMA", pid: r.pid, reason: "wanted \(hex(v.start)), got \(hex(UInt64(got)))")
-            }
+            calls.append(("mmap \(hex(v.start))-\(hex(v.end))",
+                          RemoteCall(Int(SYS_mmap), v.start, v.end - v.start, prot, flags, fd, v.pgoff)))
+            wanted.append(v.start)
+        }
+        for (got, want) in zip(try r.callAll(calls), wanted) where UInt64(bitPattern: got) != want {
+            throw EngineError("map VMA", pid: r.pid, reason: "wanted \(hex(want)), got \(hex(UInt64(bitPattern: got)))")
         }
         return withPages
     }
@@ -180,20 +199,22 @@ struct MemoryRestore {
     }
 
     private func finishVmas(_ withPages: Set<Int>) throws {
+        var calls: [Call] = []
         for (i, v) in images.mm.vmas.enumerated() where !isSpecial(v) {
             let len = v.end - v.start
             if withPages.contains(i) && v.prot & UInt32(PROT_WRITE) == 0 {
-                try r.call("mprotect \(hex(v.start))", Int32(SYS_mprotect), v.start, len, UInt64(v.prot))
+                calls.append(("mprotect \(hex(v.start))", RemoteCall(Int(SYS_mprotect), v.start, len, UInt64(v.prot))))
             }
             if v.hasMadv {
                 for advice in 0..<UInt64(64) where v.madv & (1 << advice) != 0 && advice != madvDontneed {
-                    try r.call("madvise(\(advice)) \(hex(v.start))", Int32(SYS_madvise), v.start, len, advice)
+                    calls.append(("madvise(\(advice)) \(hex(v.start))", RemoteCall(Int(SYS_madvise), v.start, len, advice)))
                 }
             }
             if v.flags & mapLocked != 0 {
-                try r.call("mlock \(hex(v.start))", Int32(SYS_mlock), v.start, len)
+                calls.append(("mlock \(hex(v.start))", RemoteCall(Int(SYS_mlock), v.start, len)))
             }
         }
+        try r.callAll(calls)
     }
 
     private func setMmFields() throws {

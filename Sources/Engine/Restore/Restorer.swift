@@ -321,8 +321,12 @@ public struct Restorer {
         let xsaveSize = try getXsave(tid: child).bytes.count
         let shared = try mapTrampoline(child, report)
         task.useSyscallSite(report.trampoline)
-        let scratch = UnsafeMutableRawBufferPointer(rebasing: shared[256...])
-        let r = Remote(task: task, local: scratch, remoteBase: report.trampoline + 256)
+        task.installBatchCode(local: shared.baseAddress! + MemoryRestore.batchCodeOffset,
+                              remote: report.trampoline + UInt64(MemoryRestore.batchCodeOffset))
+        let tableAt = MemoryRestore.batchTableOffset
+        let table = BatchTable(local: UnsafeMutableRawBufferPointer(rebasing: shared[tableAt...]), remote: report.trampoline + UInt64(tableAt))
+        let scratch = UnsafeMutableRawBufferPointer(rebasing: shared[256..<tableAt])
+        let r = Remote(task: task, local: scratch, remoteBase: report.trampoline + 256, table: table)
         do {
             let pages = try MemoryRestore(r: r, images: images, report: report, faults: options.faults).run()
             log.info("Restored \(pages) pages of pid \(child)")

@@ -20,7 +20,6 @@ struct TaskRestore {
             try TimerState.restoreItimers(r, tc.timers)
             try TimerState.restorePosix(r, tc.timers.posix)
         }
-        try TaskProps.restoreRseq(r, th)
         if tc.hasSignalsS { try Signals.restorePending(r, tgid: images.pid, tid: images.pid, tc.signalsS, shared: true) }
         if th.hasSignalsP { try Signals.restorePending(r, tgid: images.pid, tid: images.pid, th.signalsP, shared: false) }
         try TaskProps.restoreProcKnobs(pid: r.pid, tc)

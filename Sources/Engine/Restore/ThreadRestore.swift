@@ -58,7 +58,6 @@ struct ThreadRestore {
                 try TaskProps.restoreThreadCore(tr, th, clearTid: core.threadInfo.clearTidAddr_p)
                 if th.hasComm && !Self.sameName(th.comm, images.core.tc.comm) { try TaskProps.setName(tr, th.comm) }
                 if th.hasSas { try Signals.restoreAltStack(tr, th.sas) }
-                try TaskProps.restoreRseq(tr, th)
                 if th.hasSignalsP { try Signals.restorePending(tr, tgid: images.pid, tid: tid, th.signalsP, shared: false) }
                 if th.hasCreds { try Creds.restore(tr, th.creds) }
                 // A new thread starts without one (and a creds change clears it): only a set one is injected.

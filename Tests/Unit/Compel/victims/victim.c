@@ -249,6 +249,20 @@ int main(int argc, char **argv) {
         sched_setaffinity(0, sizeof one, &one);
         return compute();
     }
+    if (!strcmp(mode, "segv-handler")) {
+        // A SIGSEGV handler and a blocked SIGUSR2: a fault in injected code must leave both as they are.
+        struct sigaction sa = {0};
+        sa.sa_handler = on_usr1;
+        sa.sa_flags = SA_RESTART | SA_NODEFER;
+        sigaddset(&sa.sa_mask, SIGHUP);
+        sigaction(SIGSEGV, &sa, NULL);
+        sigset_t m;
+        sigemptyset(&m);
+        sigaddset(&m, SIGUSR2);
+        sigprocmask(SIG_BLOCK, &m, NULL);
+        say("ready %d", getpid());
+        for (;;) pause();
+    }
     if (!strcmp(mode, "pause")) {
         say("ready %d", getpid());
         for (;;) pause();
