@@ -52,10 +52,4 @@ enum {
     CSYS_BPF_FUNC_TASK_PT_REGS = BPF_FUNC_task_pt_regs,
 };
 
-/// CPUID with a sub-leaf: the XSAVE component offsets and sizes (leaf 0xD) a compacted kernel buffer is
-/// converted with.
-static inline void csys_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4]) {
-    __asm__ volatile("cpuid" : "=a"(out[0]), "=b"(out[1]), "=c"(out[2]), "=d"(out[3]) : "a"(leaf), "c"(sub));
-}
-
 #endif
