@@ -40,7 +40,13 @@ enum XsaveLayout {
             // Standard format already (XSAVE without XSAVES): copy what fits.
             for i in legacySize..<min(size, k.count) { out[i] = k[i] }
             for i in 520..<legacySize + headerSize { out[i] = 0 }
-            userMask = ~UInt64(0)
+            var a: UInt32 = 0, b: UInt32 = 0, c: UInt32 = 0, d: UInt32 = 0
+            csys_cpuid_count(0xd, 0, &a, &b, &c, &d)
+            let supported = UInt64(a) | UInt64(d) << 32
+            for i in 2..<63 where supported & (UInt64(1) << UInt64(i)) != 0 {
+                let c = component(i)
+                if !c.supervisor, c.size > 0, c.standardOffset + c.size <= size { userMask |= UInt64(1) << UInt64(i) }
+            }
         } else {
             for (i, off) in compactedOffsets(xcomp: xcomp) {
                 let c = component(i)
@@ -61,7 +67,15 @@ enum XsaveLayout {
             withUnsafeBytes(of: pkru.littleEndian) { for (j, b) in $0.enumerated() { out[pk.standardOffset + j] = b } }
             bv |= UInt64(1) << UInt64(pkruComponent)
         }
-        withUnsafeBytes(of: bv.littleEndian) { for (j, b) in $0.enumerated() { out[512 + j] = b } }
+        put(bv, at: 512, &out)
+        // The software-reserved bytes as ptrace fills them: the user feature mask (XCR0) first, for
+        // debuggers, then zeros.
+        for i in 464..<legacySize { out[i] = 0 }
+        put(userMask, at: 464, &out)
         return XsaveArea(bytes: out)
+    }
+
+    private static func put(_ v: UInt64, at: Int, _ out: inout [UInt8]) {
+        withUnsafeBytes(of: v.littleEndian) { for (j, b) in $0.enumerated() { out[at + j] = b } }
     }
 }
