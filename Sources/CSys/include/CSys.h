@@ -39,6 +39,7 @@
 #include "csys_compel.h"
 #include "csys_files.h"
 #include "csys_bpf.h"
+#include "csys_vfork.h"
 #include "csys_locks.h"
 #include "csys_ns.h"
 #include "csys_speed.h"
