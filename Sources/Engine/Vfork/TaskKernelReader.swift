@@ -97,7 +97,8 @@ public struct TaskKernelReader {
         }
         if prog < 0 {
             let e = Errno(rawValue: errno)
-            let text = String(cString: log).split(separator: "\n").suffix(3).joined(separator: " | ")
+            let logText = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let text = logText.split(separator: "\n").suffix(3).joined(separator: " | ")
             throw EngineError("load the BPF task reader", pid: tid, errno: e, reason: text.isEmpty ? nil : "verifier: \(text)")
         }
         defer { close(prog) }

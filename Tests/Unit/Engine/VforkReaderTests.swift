@@ -55,6 +55,16 @@ import Testing
         #expect(throws: EngineError.self) { try bad.assemble() }
     }
 
+    @Test func compactedXsaveOffsetsFollowAlignment() {
+        // Components 2 (260 bytes), 5 (64-byte aligned) and 9; 3 and 4 absent from XCOMP_BV.
+        let sizes = [2: (260, false), 3: (64, false), 4: (64, false), 5: (64, true), 9: (8, false)]
+        let offs = XsaveLayout.compactedOffsets(xcomp: 1 << 63 | 1 << 9 | 1 << 5 | 1 << 2 | 3) { i in
+            let (size, aligned) = sizes[i] ?? (0, false)
+            return XsaveLayout.Component(index: i, size: size, standardOffset: 0, aligned: aligned, supervisor: false)
+        }
+        #expect(offs == [2: 576, 5: 896, 9: 960])
+    }
+
     @Test func readsAStoppedThreadAsPtraceDoes() throws {
         let v = try VforkVictim(mode: "stopped")
         defer { v.stop() }
