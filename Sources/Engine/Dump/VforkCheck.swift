@@ -3,9 +3,10 @@ import CSys
 
 /// A parent inside vfork() sleeps in the kernel (killable only) until its child execs or exits, and the
 /// child runs on the parent's memory and stack. ptrace cannot stop the parent there (PTRACE_INTERRUPT
-/// waits for a return to user space that never comes while the child lives), and a restore would have to
-/// rebuild the vfork completion the kernel keeps for the pair. So such a tree is refused before seizing,
-/// with the reason, rather than timing out on the seize.
+/// waits for a return to user space that never comes while the child lives). Its state can be read with a
+/// BPF task iterator and the pair rebuilt at PTRACE_EVENT_VFORK (docs/vfork.md), but dump and restore are
+/// not wired to those yet, so such a tree is refused before seizing, with the reason, rather than timing
+/// out on the seize.
 enum VforkCheck {
     static func refuse(_ pid: Int32) throws {
         guard let wchan = try? ProcFile.readText("/proc/\(pid)/wchan"), wchan.hasPrefix("kernel_clone") else { return }
