@@ -32,7 +32,7 @@ public enum EngineCapabilities {
         ("cr_uts_ns", true, "UTS namespaces"),
         ("cr_cpu_affinity", true, "CPU affinity"),
         ("cr_clone_files", true, "an fd table a parent shares with its children (CLONE_FILES)"),
-        ("cr_vfork", false, "a parent inside vfork() and its child"),
+        ("cr_vfork", true, "a parent inside vfork() and its child"),
         ("cr_clone_vm", true, "processes sharing their parent's address space and signal handlers (CLONE_VM, CLONE_SIGHAND)"),
     ]
 

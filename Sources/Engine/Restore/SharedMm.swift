@@ -93,6 +93,59 @@ enum SharedMm {
         return task
     }
 
+    static let lastPidPath = "/proc/sys/kernel/ns_last_pid"
+
+    /// The child of a parent inside vfork: the clone3 gets CLONE_VFORK too and the parent stops at its
+    /// vfork event (SeizedTask.injectVforkClone3), where it stays until it is detached with its dumped
+    /// registers and then sleeps until the child execs or exits. No more code runs in the parent, so its
+    /// creds are already the dumped ones and, unprivileged, it may not pass set_tid: the pid comes from
+    /// ns_last_pid instead (pid - 1 written just before; `presetLastPid` in a pid namespace of the
+    /// tree's own, where only held tasks could fork). A process elsewhere on the host that forks in
+    /// between takes the pid: the restore then fails, naming it.
+    static func cloneVfork(_ r: Remote, pid: Int32, flags: UInt64, ownPidNs: Bool, trampoline: UInt64) throws -> SeizedTask {
+        var args = csys_clone_args()
+        args.flags = flags | UInt64(CSYS_CLONE_VM | CSYS_CLONE_VFORK)
+        args.exit_signal = UInt64(SIGCHLD)
+        r.store(args, at: 0)
+        if !ownPidNs { try writeLastPid(pid - 1) }
+        let host: Int32
+        do { host = try r.task.injectVforkClone3(args: r.addr(0), size: UInt64(MemoryLayout<csys_clone_args>.size)) } catch {
+            throw EngineError.wrap(error, "clone3(CLONE_VFORK) of the child at pid \(pid)", pid: r.pid)
+        }
+        let got = ownPidNs ? (try? Status.read(pid: host))?.nsPid.last ?? host : host
+        guard got == pid else {
+            kill(host, SIGKILL)
+            throw EngineError("clone3(CLONE_VFORK)", pid: r.pid, reason: "the child came out as pid \(got), not \(pid): another process took the pid; try again")
+        }
+        let task: SeizedTask
+        do { task = try SeizedTask.adoptChild(host, timeout: r.task.timeout) } catch {
+            throw EngineError.wrap(error, "take over the new process", pid: host)
+        }
+        task.useSyscallSite(trampoline)
+        return task
+    }
+
+    /// ns_last_pid of criu's own pid namespace.
+    static func writeLastPid(_ v: Int32) throws {
+        let fd = csys_open(lastPidPath, O_WRONLY | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw EngineError("open", path: lastPidPath, errno: .init(rawValue: errno)) }
+        defer { close(fd) }
+        let text = Array(String(v).utf8)
+        guard write(fd, text, text.count) == text.count else { throw EngineError("write \(v)", path: lastPidPath, errno: .init(rawValue: errno)) }
+    }
+
+    /// ns_last_pid of the pid namespace of the task `r` runs in, written by that task while it still has
+    /// criu's privileges.
+    static func presetLastPid(_ r: Remote, _ v: Int32) throws {
+        r.storeBytes(Array(lastPidPath.utf8) + [0], at: 0)
+        let text = Array(String(v).utf8)
+        r.storeBytes(text, at: 64)
+        let fd = try r.call("open(\(lastPidPath))", Int32(SYS_open), r.addr(0), UInt64(O_WRONLY | O_CLOEXEC))
+        defer { _ = try? r.call("close", Int32(SYS_close), UInt64(fd)) }
+        let n = try r.call("write(\(lastPidPath), \(v))", Int32(SYS_write), UInt64(fd), r.addr(64), UInt64(text.count))
+        guard n == text.count else { throw EngineError("write \(v)", pid: r.pid, path: lastPidPath, reason: "short write") }
+    }
+
     /// The sharer's own fd table from the copy of its parent's: every image fd is the description its
     /// parent holds under the same file id; the rest of the copy is closed.
     static func placeFds(_ r: Remote, fdinfo: [FdinfoEntry], parentFds: [UInt32: Int32]) throws {
