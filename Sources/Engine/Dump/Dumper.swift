@@ -30,13 +30,16 @@ public struct Dumper {
         stats.freezingMicros = UInt32(clamping: frozenAt - t0)
         do {
             try options.faults.check(.dumpAfterSeize)
+            // A parent inside vfork is read (or refused) before anything is injected or written.
+            var vforkStates: [Int32: VforkParent.State] = [:]
+            for t in tree { if let c = t.vforkChild { vforkStates[t.pid] = try VforkParent.read(pid: t.pid, child: c) } }
             let sharing = try SharedTaskState.check(tree.compactMap { $0.isLive ? ($0.pid, $0.ppid) : nil })
             try SharedMmCheck.check(tree, vm: sharing.vm)
             try options.faults.check(.dumpAfterSharingCheck)
             let ns = try TreeNamespaces.analyze(root: pid, live: tree.compactMap { $0.isLive ? $0.pid : nil })
             let nsImages = try NamespaceImages.dump(ns)
             if !ns.own.isEmpty { log.info("Root \(pid) has namespaces of its own: \(ns.own.map(\.rawValue).joined(separator: ","))") }
-            try dumpTree(tree, sharing: sharing, ns: ns, nsImages: nsImages, dir: dir, stats: &stats)
+            try dumpTree(tree, sharing: sharing, vforkStates: vforkStates, ns: ns, nsImages: nsImages, dir: dir, stats: &stats)
             try options.faults.check(.dumpBeforeFinish)
         } catch {
             dir.removeWritten()
@@ -79,7 +82,7 @@ public struct Dumper {
         if let first { throw first }
     }
 
-    private func dumpTree(_ tree: [TreeTask], sharing: SharedTaskState.Sharing, ns: TreeNamespaces, nsImages: NamespaceImages,
+    private func dumpTree(_ tree: [TreeTask], sharing: SharedTaskState.Sharing, vforkStates: [Int32: VforkParent.State], ns: TreeNamespaces, nsImages: NamespaceImages,
                           dir: ImageDir, stats: inout DumpStats) throws {
         // A child sharing its parent's fs, fd table, mm or handlers (CLONE_FS, CLONE_FILES, CLONE_VM,
         // CLONE_SIGHAND) gets the parent's id; a shared table is dumped once, by its first holder, and a
@@ -106,7 +109,7 @@ public struct Dumper {
                 if let p = sharing.fs[t.pid], let pid = taskIds[p] { own.fsID = pid.fsID }
                 if let p = sharing.sighand[t.pid], let pid = taskIds[p] { own.sighandID = pid.sighandID }
                 own.filesID = table.filesID(pid: t.pid, parent: sharing.files[t.pid], index: UInt32(i + 1))
-                let ids = try dumpVforkParent(t.pid, child: inner[child]?.pid ?? child, vpid: v.pid, ns: ns, own: own, table: &table,
+                let ids = try dumpVforkParent(t.pid, state: vforkStates[t.pid]!, child: inner[child]?.pid ?? child, vpid: v.pid, ns: ns, own: own, table: &table,
                                               files: files, shared: shared, dir: dir)
                 taskIds[t.pid] = ids
                 ps.threads = [UInt32(v.pid)]
@@ -257,10 +260,9 @@ public struct Dumper {
 
     /// A parent inside vfork: its core from the BPF reader and /proc, its fds and fs by pid. Its memory
     /// and mm are written with its child (`memoryOf` of dumpSeized).
-    private func dumpVforkParent(_ pid: Int32, child: Int32, vpid: Int32, ns: TreeNamespaces, own: TaskKobjIdsEntry,
+    private func dumpVforkParent(_ pid: Int32, state: VforkParent.State, child: Int32, vpid: Int32, ns: TreeNamespaces, own: TaskKobjIdsEntry,
                                  table: inout SharedFdTable.Dump, files: FileDumpContext, shared: SharedFiles,
                                  dir: ImageDir) throws -> TaskKobjIdsEntry {
-        let state = try VforkParent.read(pid: pid, child: VforkCheck.child(of: pid) ?? child)
         files.begin(pid: pid)
         let sharedTable = table.tables[own.filesID]
         let fdinfo = try sharedTable ?? FileTable.dump(pid: pid, context: files, shellJob: options.shellJob, shared: shared)

@@ -74,6 +74,9 @@ enum TreeCollector {
             // seized, and the parent still waiting for it now that the child is frozen.
             for t in out {
                 guard let c = t.vforkChild else { continue }
+                if out.contains(where: { $0.pid == c && $0.vforkChild != nil }) {
+                    throw EngineError("dump", pid: t.pid, reason: "is inside vfork() and its child \(c) is inside vfork() too; not supported")
+                }
                 guard out.contains(where: { $0.pid == c && $0.task != nil }), VforkCheck.child(of: t.pid) == c else {
                     throw EngineError("dump", pid: t.pid, reason: "left vfork (its child \(c) exited or exec'd) while the tree was being frozen; try again")
                 }
