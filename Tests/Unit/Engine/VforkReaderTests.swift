@@ -1,6 +1,7 @@
 import CSys
 import Compel
 import Glibc
+import Images
 import Testing
 @testable import Engine
 
@@ -86,16 +87,47 @@ import Testing
         #expect(b.clearChildTid != 0 && b.robustList != 0)
     }
 
+    /// Waits until the victim sleeps in vfork (its wchan says so).
+    static func waitInVfork(_ pid: Int32) -> Bool {
+        var wchan = ""
+        for _ in 0..<500 where !wchan.hasPrefix("kernel_clone") {
+            wchan = (try? ProcFile.readText("/proc/\(pid)/wchan")) ?? ""
+            usleep(2000)
+        }
+        return wchan.hasPrefix("kernel_clone")
+    }
+
+    @Test func processStateOfAParentInVfork() throws {
+        let quiet = try VforkVictim(mode: "vfork-quiet")
+        defer { quiet.stop() }
+        #expect(Self.waitInVfork(quiet.pid))
+        let child = try #require(VforkCheck.child(of: quiet.pid))
+        let reader = try TaskKernelReader(btf: try Self.btf.get())
+        let p = try BlockedProcess.read(tid: quiet.pid, reader: reader)
+        #expect(p.childSubreaper && !p.itimerArmed)
+        #expect(p.securebits == UInt32(csys_prctl(27, 0, 0, 0, 0)), "inherited from this test process")
+        let state = try VforkParent.read(pid: quiet.pid, child: child)
+        let core = try VforkParent.core(pid: quiet.pid, vforkChild: child, state)
+        #expect(core.tc.vforkChild == UInt32(child) && core.tc.childSubreaper)
+        // The field (1001, our extension) survives the image encoding; every required field is set.
+        let bytes: [UInt8] = try core.serializedBytes()
+        #expect(try CoreEntry(serializedBytes: bytes).tc.vforkChild == UInt32(child))
+        #expect(core.tc.sigactions.count == 62 && core.threadCore.sas.ssFlags == 2, "no alternate stack: SS_DISABLE")
+        #expect(core.threadInfo.gpregs.origAx == UInt64(SYS_vfork))
+
+        // alarm(60) before vfork: the timer cannot be read without running code in the parent.
+        let armed = try VforkVictim(mode: "vfork")
+        defer { armed.stop() }
+        #expect(Self.waitInVfork(armed.pid))
+        #expect(try BlockedProcess.read(tid: armed.pid, reader: reader).itimerArmed)
+        let armedChild = try #require(VforkCheck.child(of: armed.pid))
+        #expect { try VforkParent.read(pid: armed.pid, child: armedChild) } throws: { "\($0)".contains("armed interval timer") }
+    }
+
     @Test func readsAParentAsleepInVfork() throws {
         let v = try VforkVictim(mode: "vfork")
         defer { v.stop() }
-        // Asleep in vfork once its wchan says so.
-        var wchan = ""
-        for _ in 0..<500 where !wchan.hasPrefix("kernel_clone") {
-            wchan = (try? ProcFile.readText("/proc/\(v.pid)/wchan")) ?? ""
-            usleep(2000)
-        }
-        #expect(wchan.hasPrefix("kernel_clone"))
+        #expect(Self.waitInVfork(v.pid))
         let reader = try TaskKernelReader(btf: try Self.btf.get())
         let b = try BlockedThread.read(tid: v.pid, reader: reader)
         let sc = try ProcFile.readText("/proc/\(v.pid)/syscall").split(whereSeparator: { $0 == " " || $0 == "\n" })
@@ -118,12 +150,17 @@ final class VforkVictim {
     #include <stdlib.h>
     #include <string.h>
     #include <unistd.h>
+    #include <sys/prctl.h>
     #include <sys/syscall.h>
     #include <sys/wait.h>
     static void h(int s) { (void)s; }
     int main(int argc, char **argv) {
-        alarm(60);
-        if (argc > 1 && !strcmp(argv[1], "vfork")) {
+        if (argc > 1 && !strcmp(argv[1], "vfork-quiet")) {
+            prctl(PR_SET_CHILD_SUBREAPER, 1);     /* and no timer */
+        } else {
+            alarm(60);
+        }
+        if (argc > 1 && !strncmp(argv[1], "vfork", 5)) {
             pid_t c = vfork();
             if (c == 0) {
                 char b = 'r';
