@@ -39,8 +39,12 @@ public enum EngineCapabilities {
     static var features: [KernelFeature] {
         all.map { c in
             KernelFeature(c.name, c.summary, required: false) {
-                c.supported ? .present("this criu restores \(c.summary)")
-                            : .missing("this criu cannot checkpoint \(c.summary) yet")
+                // A parent inside vfork is read with the BPF task reader, which the kernel may not allow.
+                if c.supported && c.name == "cr_vfork", case .missing(let why) = BPFProbes.taskReader() {
+                    return .missing("this kernel does not let criu read a task inside vfork: \(why)")
+                }
+                return c.supported ? .present("this criu restores \(c.summary)")
+                                   : .missing("this criu cannot checkpoint \(c.summary) yet")
             }
         }
     }

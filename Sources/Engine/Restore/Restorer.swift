@@ -346,14 +346,14 @@ public struct Restorer {
             let plain = sharers.filter { $0.images.pid != vforkPid }
             var sharerTasks = plain.isEmpty ? [] : try rebuildSharers(r, plain, ctx)
             if !created.isEmpty { log.info("Restored \(created.count) more threads of pid \(child)") }
-            if let vforkPid, ownPidNs { try SharedMm.presetLastPid(r, vforkPid - 1) }
+            if let vforkPid, ownPidNs, !SharedMm.maySetTid(images.core.threadCore.creds) { try SharedMm.presetLastPid(r, vforkPid - 1) }
             try TaskRestore(r: r, images: images).run()
             try r.call("close restorer memfd", Int32(SYS_close), UInt64(report.memfd))
             if vforkSharer.isEmpty {
                 _ = try r.raw(Int32(SYS_munmap), report.trampoline, MemoryRestore.areaSize)
             } else {
                 sharerTasks += try rebuildSharers(r, vforkSharer, ctx, vfork: true)
-                log.info("Pid \(child) waits in vfork for its child \(vforkPid ?? 0)")
+                log.info("Pid \(child) waits in vfork for its child \(vforkPid ?? 0) (pid by \(SharedMm.maySetTid(images.core.threadCore.creds) ? "set_tid" : "ns_last_pid"))")
             }
             task.forgetAddressSpace()
             sharerTasks.forEach { $0.task.forgetAddressSpace() }

@@ -98,16 +98,23 @@ enum SharedMm {
     /// The child of a parent inside vfork: the clone3 gets CLONE_VFORK too and the parent stops at its
     /// vfork event (SeizedTask.injectVforkClone3), where it stays until it is detached with its dumped
     /// registers and then sleeps until the child execs or exits. No more code runs in the parent, so its
-    /// creds are already the dumped ones and, unprivileged, it may not pass set_tid: the pid comes from
-    /// ns_last_pid instead (pid - 1 written just before; `presetLastPid` in a pid namespace of the
-    /// tree's own, where only held tasks could fork). A process elsewhere on the host that forks in
-    /// between takes the pid: the restore then fails, naming it.
-    static func cloneVfork(_ r: Remote, pid: Int32, flags: UInt64, ownPidNs: Bool, trampoline: UInt64) throws -> SeizedTask {
+    /// creds are already the dumped ones: with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (`privileged`) it
+    /// passes set_tid; unprivileged it may not, and the pid comes from ns_last_pid instead (pid - 1
+    /// written just before; `presetLastPid` in a pid namespace of the tree's own, where only held tasks
+    /// could fork). A process elsewhere on the host that forks in between takes the pid: the restore then
+    /// fails, naming it.
+    static func cloneVfork(_ r: Remote, pid: Int32, flags: UInt64, ownPidNs: Bool, privileged: Bool, trampoline: UInt64) throws -> SeizedTask {
         var args = csys_clone_args()
         args.flags = flags | UInt64(CSYS_CLONE_VM | CSYS_CLONE_VFORK)
         args.exit_signal = UInt64(SIGCHLD)
+        if privileged {
+            args.set_tid = r.addr(128)
+            args.set_tid_size = 1
+            r.store(pid, at: 128)
+        } else if !ownPidNs {
+            try writeLastPid(pid - 1)
+        }
         r.store(args, at: 0)
-        if !ownPidNs { try writeLastPid(pid - 1) }
         let host: Int32
         do { host = try r.task.injectVforkClone3(args: r.addr(0), size: UInt64(MemoryLayout<csys_clone_args>.size)) } catch {
             throw EngineError.wrap(error, "clone3(CLONE_VFORK) of the child at pid \(pid)", pid: r.pid)
@@ -123,6 +130,13 @@ enum SharedMm {
         }
         task.useSyscallSite(trampoline)
         return task
+    }
+
+    /// Whether creds let their holder pass clone3's set_tid: CAP_SYS_ADMIN (21) or CAP_CHECKPOINT_RESTORE
+    /// (40) effective (the tree is in criu's user namespace).
+    static func maySetTid(_ c: CredsEntry) -> Bool {
+        let eff = (c.capEff.count > 0 ? UInt64(c.capEff[0]) : 0) | (c.capEff.count > 1 ? UInt64(c.capEff[1]) << 32 : 0)
+        return eff & (1 << 21 | 1 << 40) != 0
     }
 
     /// ns_last_pid of criu's own pid namespace.

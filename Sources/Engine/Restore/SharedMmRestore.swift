@@ -33,7 +33,9 @@ extension Restorer {
         let parentFds = Dictionary(ctx.parent.fdinfo.map { ($0.id, Int32(bitPattern: $0.fd)) }, uniquingKeysWith: min)
         for (c, flags) in sharers {
             let cloneFlags = flags & UInt64(CSYS_CLONE_VM | CSYS_CLONE_SIGHAND | CSYS_CLONE_FS)
-            let task = vfork ? try SharedMm.cloneVfork(r, pid: c.pid, flags: cloneFlags, ownPidNs: ctx.ownPidNs, trampoline: ctx.report.trampoline)
+            let task = vfork ? try SharedMm.cloneVfork(r, pid: c.pid, flags: cloneFlags, ownPidNs: ctx.ownPidNs,
+                                                                   privileged: SharedMm.maySetTid(ctx.parent.core.threadCore.creds),
+                                                                   trampoline: ctx.report.trampoline)
                              : try SharedMm.clone(r, pid: c.pid, flags: cloneFlags, ownPidNs: ctx.ownPidNs, trampoline: ctx.report.trampoline)
             ctx.cloned.pids.append(task.pid)
             let cr = Remote(task: task, local: ctx.scratch, remoteBase: ctx.report.trampoline + 256)

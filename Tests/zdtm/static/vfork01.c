@@ -51,6 +51,9 @@ static int vfork_parent(void)
 
 int main(int argc, char **argv)
 {
+#ifdef VFORK_KEEP_ROOT
+	test_keep_root();
+#endif
 	test_init(argc, argv);
 	if (pipe(p) || pipe(ready))
 		pr_perror("pipe");
