@@ -16,7 +16,7 @@ enum VforkCheck {
 
     /// The reader for a parent inside vfork, or the refusal naming it and why it cannot be read.
     static func reader(for pid: Int32, child: Int32) throws -> TaskKernelReader {
-        do { return try TaskKernelReader(btf: try BTF.loadVmlinux()) } catch {
+        do { return try TaskKernelReader(btf: try BTF.vmlinux.get()) } catch {
             throw EngineError("dump", pid: pid,
                               reason: "is inside vfork(), waiting for its child \(child) that runs on its memory, and cannot be stopped; its state cannot be read without the BPF task reader: \(error)")
         }

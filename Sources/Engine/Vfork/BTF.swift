@@ -31,6 +31,9 @@ public struct BTF: Sendable {
 
     public static let vmlinuxPath = "/sys/kernel/btf/vmlinux"
 
+    /// The running kernel's BTF, parsed once per criu run (it does not change while the kernel runs).
+    static let vmlinux = Result { try loadVmlinux() }
+
     public static func loadVmlinux() throws -> BTF {
         let bytes: [UInt8]
         do { bytes = try ProcFile.readBytes(vmlinuxPath, limit: 256 << 20) } catch {
