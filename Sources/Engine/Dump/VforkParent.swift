@@ -4,7 +4,7 @@ import Compel
 import Images
 
 /// The core of a parent asleep in vfork, which is never seized: its thread state comes from the BPF task
-/// reader (BlockedThread, BlockedProcess), the rest from /proc and calls that take a pid. What neither
+/// reader (BlockedThread, BlockedProcess, BlockedSignals), the rest from /proc and calls that take a pid. What neither
 /// gives without running code in the task is refused, naming the pid; the tree then runs on untouched.
 /// Its memory and mm are the child's (same address space) and are dumped with the child.
 enum VforkParent {
@@ -13,6 +13,9 @@ enum VforkParent {
         let process: BlockedProcess
         let status: TaskStatus
         let stat: TaskStat
+        /// Pending signals' siginfo: the thread's own queue and the process' shared one.
+        let ownSignals: [[UInt8]]
+        let sharedSignals: [[UInt8]]
     }
 
     /// Reads the parent's state, or refuses what cannot be read or restored.
@@ -25,22 +28,27 @@ enum VforkParent {
         let stat = try Stat.read(pid: pid)
         if status.threads != 1 { throw refuse("has \(status.threads) threads") }
         if status.seccompMode != 0 { throw refuse("has seccomp mode \(status.seccompMode)") }
-        if status.sigPending != 0 || status.sigPendingShared != 0 {
-            throw refuse("has pending signals (SigPnd \(String(status.sigPending, radix: 16)), ShdPnd \(String(status.sigPendingShared, radix: 16)))")
-        }
         let timers = (try? ProcFile.readText("/proc/\(pid)/timers")) ?? ""
         if !timers.isEmpty { throw refuse("has POSIX timers") }
-        let process: BlockedProcess, thread: BlockedThread
+        let process: BlockedProcess, thread: BlockedThread, ownSignals: [[UInt8]], sharedSignals: [[UInt8]]
         do {
             process = try BlockedProcess.read(tid: pid, reader: reader)
             thread = try BlockedThread.read(tid: pid, reader: reader)
+            ownSignals = status.sigPending == 0 ? [] : try BlockedSignals.read(tid: pid, shared: false, reader: reader)
+            sharedSignals = status.sigPendingShared == 0 ? [] : try BlockedSignals.read(tid: pid, shared: true, reader: reader)
         } catch {
             throw EngineError.wrap(error, "read the state of a task inside vfork with BPF", pid: pid)
         }
         if process.itimerArmed { throw refuse("has an armed interval timer (setitimer)") }
         // The reads raced with nothing: the parent sleeps until its child (seized) execs or exits.
         guard VforkCheck.child(of: pid) == child else { throw refuse("left vfork while being read") }
-        return State(thread: thread, process: process, status: status, stat: stat)
+        return State(thread: thread, process: process, status: status, stat: stat, ownSignals: ownSignals, sharedSignals: sharedSignals)
+    }
+
+    private static func queue(_ infos: [[UInt8]]) -> SignalQueueEntry {
+        var q = SignalQueueEntry()
+        q.signals = infos.map { var e = SiginfoEntry(); e.siginfo = .init($0); return e }
+        return q
     }
 
     static func core(pid: Int32, vforkChild: Int32, _ s: State) throws -> CoreEntry {
@@ -64,7 +72,7 @@ enum VforkParent {
         off.isec = 0; off.iusec = 0; off.vsec = 0; off.vusec = 0
         timers.real = off; timers.virt = off; timers.prof = off
         tc.timers = timers
-        tc.signalsS = SignalQueueEntry()
+        tc.signalsS = queue(s.sharedSignals)
         tc.personality = bt.personality
         tc.comm = s.stat.comm
         tc.flags = s.stat.flags
@@ -115,7 +123,7 @@ enum VforkParent {
         let onStack = size != 0 && sp > base && sp - base <= size
         sas.ssFlags = bt.altStack.flags | (size == 0 ? 2 : onStack ? 1 : 0)
         th.sas = sas
-        th.signalsP = SignalQueueEntry()
+        th.signalsP = queue(s.ownSignals)
         guard s.status.uid.count == 4, s.status.gid.count == 4 else {
             throw EngineError("dump creds", pid: pid, reason: "/proc/PID/status lacks Uid/Gid lines")
         }

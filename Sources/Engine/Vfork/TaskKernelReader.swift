@@ -8,7 +8,9 @@ import CSys
 public struct TaskKernelReader {
     /// Where a read starts: the thread's user registers (bpf_task_pt_regs), or task_struct followed through
     /// pointers at the given offsets (each step loads a pointer; a NULL pointer ends the output).
-    public enum Base: Sendable { case userRegs; case task(derefs: [Int]) }
+    /// `previous`: the base of the read before, followed on through pointers (walking a list in one
+    /// step per read keeps the program linear in its length).
+    public enum Base: Sendable { case userRegs; case task(derefs: [Int]); case previous(derefs: [Int]) }
 
     public struct Read: Sendable {
         public var base: Base
@@ -50,8 +52,8 @@ public struct TaskKernelReader {
                 a.mov(.r1, .r7)
                 a.call(Int32(CSYS_BPF_FUNC_TASK_PT_REGS))
                 a.mov(.r8, .r0)
-            case .task(let derefs):
-                a.mov(.r8, .r9)
+            case .task(let derefs), .previous(let derefs):
+                if case .task = r.base { a.mov(.r8, .r9) }
                 for d in derefs {
                     readInto(&a, -8, 8, from: .r8, plus: Int32(d))
                     a.load64(.r8, .r10, -8)

@@ -109,6 +109,13 @@ import Testing
         let state = try VforkParent.read(pid: quiet.pid, child: child)
         let core = try VforkParent.core(pid: quiet.pid, vforkChild: child, state)
         #expect(core.tc.vforkChild == UInt32(child) && core.tc.childSubreaper)
+        // The queued SIGUSR1 with its sender's value, on the process' queue; the thread's own is empty.
+        let queued = try BlockedSignals.read(tid: quiet.pid, shared: true, reader: reader)
+        try #require(queued.count == 1 && queued[0].count == 128)
+        #expect(le32(queued[0], 0) == UInt32(SIGUSR1) && Int32(bitPattern: le32(queued[0], 8)) == -1, "SI_QUEUE")
+        #expect(le32(queued[0], 16) == UInt32(quiet.pid) && le32(queued[0], 24) == 7)
+        #expect(try BlockedSignals.read(tid: quiet.pid, shared: false, reader: reader).isEmpty)
+        #expect(core.tc.signalsS.signals.map { Array($0.siginfo) } == queued)
         // The field (1001, our extension) survives the image encoding; every required field is set.
         let bytes: [UInt8] = try core.serializedBytes()
         #expect(try CoreEntry(serializedBytes: bytes).tc.vforkChild == UInt32(child))
@@ -157,6 +164,11 @@ final class VforkVictim {
     int main(int argc, char **argv) {
         if (argc > 1 && !strcmp(argv[1], "vfork-quiet")) {
             prctl(PR_SET_CHILD_SUBREAPER, 1);     /* and no timer */
+            sigset_t b;
+            sigemptyset(&b);
+            sigaddset(&b, SIGUSR1);
+            sigprocmask(SIG_BLOCK, &b, 0);
+            sigqueue(getpid(), SIGUSR1, (union sigval){ .sival_int = 7 });
         } else {
             alarm(60);
         }

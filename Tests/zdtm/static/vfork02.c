@@ -1,6 +1,7 @@
-/* A parent inside vfork() with a pending (blocked) signal: its siginfo cannot be read without running
- * code in the parent, which ptrace cannot stop there. The dump must refuse, naming the parent, and leave
- * both running; the signal is still pending after the child exits. */
+/* A parent inside vfork() with blocked pending signals, on its own queue (SIGUSR1 by raise) and on the
+ * process' (SIGUSR2 by kill, SIGRTMIN twice by sigqueue with values): the dump reads their siginfo from
+ * the kernel's queues without stopping the parent. After restore, once the child exits, every one is
+ * still pending with its sender's data, in order. */
 #define _GNU_SOURCE
 #include "zdtmtst.h"
 #include <signal.h>
@@ -23,8 +24,13 @@ int main(int argc, char **argv)
 		sigset_t m;
 		sigemptyset(&m);
 		sigaddset(&m, SIGUSR1);
-		if (sigprocmask(SIG_BLOCK, &m, NULL) || raise(SIGUSR1))
+		sigaddset(&m, SIGUSR2);
+		sigaddset(&m, SIGRTMIN);
+		if (sigprocmask(SIG_BLOCK, &m, NULL) || raise(SIGUSR1) || kill(getpid(), SIGUSR2))
 			_exit(10);
+		if (sigqueue(getpid(), SIGRTMIN, (union sigval){ .sival_int = 41 }) ||
+		    sigqueue(getpid(), SIGRTMIN, (union sigval){ .sival_int = 42 }))
+			_exit(11);
 		pid_t c = vfork();
 		if (c == 0) {
 			char b = 'r';
@@ -38,8 +44,20 @@ int main(int argc, char **argv)
 		if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
 			_exit(1);
 		sigset_t pend;
-		if (sigpending(&pend) || !sigismember(&pend, SIGUSR1))
+		if (sigpending(&pend) || !sigismember(&pend, SIGUSR1) || !sigismember(&pend, SIGUSR2))
 			_exit(2);
+		siginfo_t si;
+		struct timespec zero = { 0, 0 };
+		if (sigtimedwait(&m, &si, &zero) != SIGUSR1 || si.si_pid != getpid())
+			_exit(3);
+		if (sigtimedwait(&m, &si, &zero) != SIGUSR2 || si.si_code != SI_USER || si.si_pid != getpid())
+			_exit(4);
+		if (sigtimedwait(&m, &si, &zero) != SIGRTMIN || si.si_code != SI_QUEUE || si.si_value.sival_int != 41)
+			_exit(5);
+		if (sigtimedwait(&m, &si, &zero) != SIGRTMIN || si.si_value.sival_int != 42)
+			_exit(6);
+		if (sigtimedwait(&m, &si, &zero) != -1)
+			_exit(7);
 		_exit(0);
 	}
 	close(p[0]);
@@ -67,6 +85,6 @@ int main(int argc, char **argv)
 		pr_perror("write");
 	int st;
 	if (waitpid(mid, &st, 0) != mid || !WIFEXITED(st) || WEXITSTATUS(st))
-		fail("the vfork parent did not run on untouched: %#x", st);
+		fail("the vfork parent found a difference after its child exited: %#x", st);
 	pass();
 }
