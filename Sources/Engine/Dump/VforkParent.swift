@@ -39,7 +39,7 @@ enum VforkParent {
         } catch {
             throw EngineError.wrap(error, "read the state of a task inside vfork with BPF", pid: pid)
         }
-        if process.itimerArmed { throw refuse("has an armed interval timer (setitimer)") }
+        if process.cpuItimerArmed { throw refuse("has an armed CPU interval timer (ITIMER_VIRTUAL or ITIMER_PROF)") }
         // The reads raced with nothing: the parent sleeps until its child (seized) execs or exits.
         guard VforkCheck.child(of: pid) == child else { throw refuse("left vfork while being read") }
         return State(thread: thread, process: process, status: status, stat: stat, ownSignals: ownSignals, sharedSignals: sharedSignals)
@@ -67,10 +67,16 @@ enum VforkParent {
             return e
         }
         var timers = TaskTimersEntry()
-        // BlockedProcess.read refused an armed one: all three are disarmed.
+        // VforkParent.read refused armed CPU timers: those two are disarmed.
         var off = ItimerEntry()
         off.isec = 0; off.iusec = 0; off.vsec = 0; off.vusec = 0
-        timers.real = off; timers.virt = off; timers.prof = off
+        timers.virt = off; timers.prof = off
+        var real = ItimerEntry()
+        let p = s.process
+        real.isec = p.realIntervalNs / 1_000_000_000; real.iusec = p.realIntervalNs % 1_000_000_000 / 1000
+        real.vsec = p.realValueNs / 1_000_000_000; real.vusec = p.realValueNs % 1_000_000_000 / 1000
+        if p.realValueNs != 0 && real.vsec == 0 && real.vusec == 0 { real.vusec = 1 }
+        timers.real = real
         tc.timers = timers
         tc.signalsS = queue(s.sharedSignals)
         tc.personality = bt.personality
