@@ -126,26 +126,54 @@ struct MemoryDumper {
     let pages: PagesWriter
     let faults: Faults
 
-    /// Returns how many pages were looked at and how many were written.
+    /// What one VMA puts into the pages image, in order: runs of the task's pages, or data ranges of a
+    /// shmem object.
+    private enum Extents {
+        case task(PresentPages)
+        case shmem(path: String, fd: Int32, ranges: [(start: UInt64, nrPages: UInt64)])
+    }
+
+    /// Returns how many pages were looked at and how many were written. The pages are counted first, so
+    /// that the image's blocks are allocated in one go before the copy (PagesWriter.reserve).
     func dump(_ plans: [VmaPlan], pagesId: UInt32) throws -> (scanned: UInt64, written: UInt64) {
         var head = PagemapHead()
         head.pagesID = pagesId
         try pagemapWriter.write(head)
         var scanned: UInt64 = 0
-        for (i, plan) in plans.enumerated() {
+        var work: [(plan: VmaPlan, extents: Extents)] = []
+        defer { for w in work { if case .shmem(_, let fd, _) = w.extents { close(fd) } } }
+        var total: UInt64 = 0
+        for plan in plans {
             guard let source = plan.pages else { continue }
             scanned += plan.vma.size / PagesWriter.pageSize
             switch source {
             case .pagemap(let filter):
                 let present = try pagemap.present(start: plan.vma.start, end: plan.vma.end, filter: filter)
+                total += present.total
+                work.append((plan, .task(present)))
+            case .shmem:
+                let (path, fd) = try openShmem(plan.vma)
+                work.append((plan, .shmem(path: path, fd: fd, ranges: [])))
+                let ranges = try shmemRanges(fd, plan.vma, path: path)
+                work[work.count - 1].extents = .shmem(path: path, fd: fd, ranges: ranges)
+                total += ranges.reduce(0) { $0 + $1.nrPages }
+            }
+        }
+        try pages.reserve(bytes: total * PagesWriter.pageSize)
+        for (i, w) in work.enumerated() {
+            switch w.extents {
+            case .task(let present):
                 for run in present.runs {
                     try entry(run.start, run.nrPages)
                     try pages.copy(from: task, address: run.start, nrPages: run.nrPages)
                 }
-            case .shmem:
-                try dumpShmem(plan.vma)
+            case .shmem(let path, let fd, let ranges):
+                for r in ranges {
+                    try entry(w.plan.vma.start + r.start - w.plan.vma.offset, r.nrPages)
+                    try pages.copy(fromFile: fd, offset: r.start, nrPages: r.nrPages, path: path)
+                }
             }
-            if i == plans.count / 2 { try faults.check(.dumpMidMemory) }
+            if i == work.count / 2 { try faults.check(.dumpMidMemory) }
         }
         try pages.finish()
         return (scanned, pages.pagesWritten)
@@ -160,28 +188,30 @@ struct MemoryDumper {
         try pagemapWriter.write(pe)
     }
 
-    /// The data ranges of the shmem file (CSYS_SEEK_DATA/CSYS_SEEK_HOLE), each read straight from the file.
-    private func dumpShmem(_ vma: VMA) throws {
+    private func openShmem(_ vma: VMA) throws -> (String, Int32) {
         let path = "/proc/\(task.pid)/map_files/\(vma.mapFilesName)"
         let fd = csys_open(path, O_RDONLY | O_CLOEXEC, 0)
         guard fd >= 0 else { throw EngineError("open shared memory", pid: task.pid, path: path, errno: .init(rawValue: errno)) }
-        defer { close(fd) }
+        return (path, fd)
+    }
+
+    /// The data ranges of the shmem file inside the VMA's window (CSYS_SEEK_DATA/CSYS_SEEK_HOLE), as file
+    /// offsets rounded out to pages.
+    private func shmemRanges(_ fd: Int32, _ vma: VMA, path: String) throws -> [(start: UInt64, nrPages: UInt64)] {
         let page = PagesWriter.pageSize
         let first = Int64(vma.offset), end = Int64(vma.offset + vma.size)
+        var ranges: [(start: UInt64, nrPages: UInt64)] = []
         var off = first
         while off < end {
             let data = lseek(fd, off_t(off), CSYS_SEEK_DATA)
             if data < 0 || Int64(data) >= end { break }
             var hole = Int64(lseek(fd, off_t(data), CSYS_SEEK_HOLE))
             if hole < 0 || hole > end { hole = end }
-            let pageMask = ~Int64(page - 1)
-            let start: Int64 = Int64(data) & pageMask
-            let bytes = UInt64(hole - start)
-            let n: UInt64 = (bytes + page - 1) / page
-            try entry(vma.start + UInt64(start - first), n)
-            try pages.copy(fromFile: fd, offset: UInt64(start), nrPages: n, path: path)
+            let start: Int64 = Int64(data) & ~Int64(page - 1)
+            ranges.append((UInt64(start), (UInt64(hole - start) + page - 1) / page))
             off = hole
         }
+        return ranges
     }
 }
 

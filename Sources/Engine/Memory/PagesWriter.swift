@@ -12,6 +12,8 @@ final class PagesWriter {
     private let fd: Int32
     private let writer: WriterThread
     private(set) var pagesWritten: UInt64 = 0
+    /// Bytes allocated by `reserve`; the file is cut to what was written at `finish`.
+    private var reserved: UInt64 = 0
     /// Runs of the task read into the next buffer by the next flush, in order.
     private var pending: [iovec] = []
     private var pendingBytes = 0
@@ -37,6 +39,24 @@ final class PagesWriter {
     deinit {
         writer.stop()
         close(fd)
+    }
+
+    /// Allocates the image's blocks for `bytes` before the copy, on filesystems where that makes unwritten
+    /// extents (ext4, xfs, btrfs): the writes then skip delayed allocation page by page (ext4: block
+    /// reservation, quota, extent-status updates), ~20% of the copy's CPU for 1 GiB (docs/benchmarks.md).
+    /// A full disk fails here, before any page is copied. Elsewhere (tmpfs would zero the pages first,
+    /// others may not support it) nothing is done.
+    func reserve(bytes: UInt64) throws {
+        guard bytes > 0 else { return }
+        var fs = statfs()
+        guard fstatfs(fd, &fs) == 0,
+              [Int(CSYS_EXT4_SUPER_MAGIC), Int(CSYS_XFS_SUPER_MAGIC), Int(CSYS_BTRFS_SUPER_MAGIC)].contains(Int(fs.f_type))
+        else { return }
+        if csys_fallocate(fd, 0, 0, Int64(bytes)) == 0 {
+            reserved = bytes
+        } else if errno == ENOSPC || errno == EDQUOT || errno == EFBIG {
+            throw EngineError("allocate pages image (\(bytes >> 20) MiB)", path: path, errno: .init(rawValue: errno))
+        }
     }
 
     /// Queues `nrPages` pages starting at `address` of the task for the end of the file; `flush` writes them.
@@ -91,6 +111,10 @@ final class PagesWriter {
     func finish() throws {
         try flush()
         try writer.finish()
+        let written = pagesWritten * Self.pageSize
+        if reserved > written && ftruncate(fd, off_t(written)) != 0 {
+            throw EngineError("truncate pages image", path: path, errno: .init(rawValue: errno))
+        }
     }
 
     /// Copies pages from a file (a shmem object) to the end of the image.

@@ -96,31 +96,68 @@ public struct VmFlags: Equatable, Sendable {
 /// One VMA of /proc/PID/smaps: the maps line, its counters and its VmFlags.
 public struct SmapsEntry: Equatable, Sendable {
     public var vma: VMA
+    /// The counter lines as printed, parsed only when asked for: the dump needs the VmFlags alone, and
+    /// building a dictionary of ~25 counters per VMA was most of the cost of reading smaps.
+    var counters: Substring
+
+    public init(vma: VMA, counters: Substring = "") {
+        self.vma = vma
+        self.counters = counters
+    }
+
     /// Counters such as "Rss", "Anonymous", "Swap", "Locked" in kB, and unit-less ones
     /// ("THPeligible", "ProtectionKey") as printed.
-    public var fields: [String: UInt64]
+    public var fields: [String: UInt64] {
+        var out: [String: UInt64] = [:]
+        for line in TextFields.lines(counters) {
+            if let (k, v) = TextFields.keyValue(line), let n = TextFields.words(v).first, let num = UInt64(n) {
+                out[String(k)] = num
+            }
+        }
+        return out
+    }
 
     public func kB(_ key: String) -> UInt64? { fields[key] }
 }
 
 public enum Smaps {
+    private static let vmFlagsKey = Array("VmFlags:".utf8)
+
     public static func parse(_ text: String, source: String = "smaps") throws(ProcError) -> [SmapsEntry] {
         var out: [SmapsEntry] = []
-        for line in TextFields.lines(text) {
-            if Maps.isHeader(line) {
-                out.append(SmapsEntry(vma: try Maps.parseLine(line, source: source), fields: [:]))
+        // Where the current VMA's counter lines begin and end.
+        var first: String.Index?, last: String.Index?
+        func closeCounters() {
+            if let f = first, let l = last, !out.isEmpty { out[out.count - 1].counters = text[f..<l] }
+            first = nil
+            last = nil
+        }
+        let u = text.utf8
+        var next = u.startIndex
+        while next < u.endIndex {
+            let end = u[next...].firstIndex(of: UInt8(ascii: "\n")) ?? u.endIndex
+            let line = text[next..<end]
+            next = end < u.endIndex ? u.index(after: end) : end
+            guard let lead = line.utf8.first else { continue }
+            // Counter names start with a capital letter, VMA lines with a hex digit.
+            if !(0x41...0x5a).contains(lead) && Maps.isHeader(line) {
+                closeCounters()
+                out.append(SmapsEntry(vma: try Maps.parseLine(line, source: source)))
                 continue
             }
             guard !out.isEmpty else { throw .malformed(source, "counter before the first VMA: \"\(line)\"") }
-            guard let (k, v) = TextFields.keyValue(line) else {
+            if line.utf8.starts(with: vmFlagsKey) {
+                let v = line.utf8.dropFirst(vmFlagsKey.count)
+                out[out.count - 1].vma.flags = VmFlags.parse(Substring(v))
+                continue
+            }
+            guard line.utf8.contains(UInt8(ascii: ":")) else {
                 throw .malformed(source, "not a \"Key: value\" line: \"\(line)\"")
             }
-            if k == "VmFlags" {
-                out[out.count - 1].vma.flags = VmFlags.parse(v)
-            } else if let n = TextFields.words(v).first, let num = UInt64(n) {
-                out[out.count - 1].fields[String(k)] = num
-            }
+            if first == nil { first = line.startIndex }
+            last = line.endIndex
         }
+        closeCounters()
         return out
     }
 

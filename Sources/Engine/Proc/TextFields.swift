@@ -8,6 +8,10 @@ enum TextFields {
         text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).map { Substring($0) }
     }
 
+    static func lines(_ text: Substring) -> [Substring] {
+        text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).map { Substring($0) }
+    }
+
     static func words(_ s: Substring) -> [Substring] {
         s.utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { Substring($0) }
     }

@@ -108,9 +108,10 @@ struct MemoryRestore {
         return withPages
     }
 
-    /// Each pagemap run is one pread64 in the task: the kernel copies from the page cache into place.
-    /// The pages image holds the runs back to back in pagemap order, so one injected preadv fills many runs:
-    /// the iovec array goes in the shared scratch area, the kernel copies page cache straight into place.
+    /// Runs in private anonymous VMAs are copied from here by UFFDIO_COPY (UffdFill), the others are read
+    /// by the task itself: the pages image holds the runs back to back in pagemap order, so one injected
+    /// preadv fills many consecutive runs (the iovec array goes in the shared scratch area, the kernel
+    /// copies page cache straight into place).
     private func fillPages() throws -> UInt64 {
         let maxRuns = min(r.local.count / 16, Self.maxIovecs)
         var offset: UInt64 = 0
@@ -134,14 +135,36 @@ struct MemoryRestore {
             }
             batch.removeAll(keepingCapacity: true)
         }
+        let uffd = UffdFill.open(r, vmas: vmasWithPages().filter { UffdFill.suits($0) }.map { ($0.start, $0.end) },
+                                 pagesPath: images.pagesPath)
         for e in images.pagemap {
             let len = ImageSet.pages(e) * Self.page
-            batch.append((e.vaddr, len))
             total += ImageSet.pages(e)
+            if let uffd, uffd.covers(e.vaddr) {
+                try flush()
+                try uffd.copy(to: e.vaddr, length: len, offset: offset)
+                offset += len
+                continue
+            }
+            batch.append((e.vaddr, len))
             if batch.count == maxRuns { try flush() }
         }
         try flush()
+        try uffd?.run()
+        uffd?.finish()
         return total
+    }
+
+    /// The VMAs (not vdso/vvar) that the pagemap puts pages in.
+    private func vmasWithPages() -> [VmaEntry] {
+        var out: [VmaEntry] = []
+        var pi = 0
+        let pm = images.pagemap
+        for v in images.mm.vmas where !isSpecial(v) {
+            while pi < pm.count && pm[pi].vaddr < v.start { pi += 1 }
+            if pi < pm.count && pm[pi].vaddr < v.end { out.append(v) }
+        }
+        return out
     }
 
     private func readRun(_ addr: UInt64, _ len: UInt64, at offset: UInt64) throws {

@@ -45,16 +45,9 @@ enum SharedFdTable {
         }
     }
 
-    /// Restore: CLONE_FILES when `filesID` equals the parent's; refuses a files_id shared with any other
-    /// task (pstree order, parents first).
+    /// Restore: CLONE_FILES when `filesID` equals the parent's (CloneShare's rule).
     static func cloneFlags(pid: Int32, filesID: UInt32, parentFilesID: UInt32?, seen: inout [UInt32: Int32]) throws -> UInt64 {
-        defer { if seen[filesID] == nil { seen[filesID] = pid } }
-        if let parentFilesID, parentFilesID == filesID { return UInt64(CSYS_CLONE_FILES) }
-        if let other = seen[filesID] {
-            throw EngineError("restore", pid: pid,
-                              reason: "shares its fd table (files_id \(filesID)) with pid \(other), which is not its parent; not supported")
-        }
-        return 0
+        try CloneShare.files.cloneFlag(pid: pid, id: filesID, parentID: parentFilesID, seen: &seen)
     }
 
     /// Counts, for each first holder, the tasks below it that share its table (after helpers are in).

@@ -21,21 +21,11 @@ enum SharedMm {
     /// Clone flags for a task whose vm_id or sighand_id is its parent's; refuses ids shared with any
     /// other task (the tree is in pstree order, parents first). `parent`: nil for the root.
     static func cloneFlags(pid: Int32, ids: TaskKobjIdsEntry, parent: TaskKobjIdsEntry?, seen: inout Seen) throws -> UInt64 {
-        defer {
-            if seen.vm[ids.vmID] == nil { seen.vm[ids.vmID] = pid }
-            if seen.sighand[ids.sighandID] == nil { seen.sighand[ids.sighandID] = pid }
-        }
-        let vm = parent?.vmID == ids.vmID, sighand = parent?.sighandID == ids.sighandID
-        if sighand && !vm {
+        if parent?.sighandID == ids.sighandID && parent?.vmID != ids.vmID {
             throw EngineError("restore", pid: pid, reason: "shares its signal handlers (sighand_id \(ids.sighandID)) with its parent but not its address space")
         }
-        if !vm, let other = seen.vm[ids.vmID] {
-            throw EngineError("restore", pid: pid, reason: "shares its address space (vm_id \(ids.vmID)) with pid \(other), which is not its parent; not supported")
-        }
-        if !sighand, let other = seen.sighand[ids.sighandID] {
-            throw EngineError("restore", pid: pid, reason: "shares its signal handlers (sighand_id \(ids.sighandID)) with pid \(other), which is not its parent; not supported")
-        }
-        return (vm ? UInt64(CSYS_CLONE_VM) : 0) | (sighand ? UInt64(CSYS_CLONE_SIGHAND) : 0)
+        return try CloneShare.vm.cloneFlag(pid: pid, id: ids.vmID, parentID: parent?.vmID, seen: &seen.vm)
+            | CloneShare.sighand.cloneFlag(pid: pid, id: ids.sighandID, parentID: parent?.sighandID, seen: &seen.sighand)
     }
 
     /// What the dump refuses, checked again on the images before anything is created: a sharer has no

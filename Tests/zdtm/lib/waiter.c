@@ -1,5 +1,7 @@
 /* Futex waiters shared across fork: a parent and its children step through a set-up in order. */
 #include "zdtmtst.h"
+#include <sched.h>
+#include <signal.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
@@ -46,4 +48,20 @@ int wait_for_value(volatile int *v, int want)
 		syscall(SYS_nanosleep, &ts, NULL);
 	}
 	return -1;
+}
+
+pid_t clone_started(int (*fn)(void *), unsigned long flags, volatile int *step)
+{
+	size_t size = 256 * 1024;
+	char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (stack == MAP_FAILED)
+		pr_perror("mmap(child stack)");
+	pid_t kid = clone(fn, stack + size, flags | SIGCHLD, NULL);
+	if (kid < 0)
+		pr_perror("clone");
+	if (wait_for_value((volatile int *)step, 1)) {
+		kill(kid, SIGKILL);
+		fail("the child did not start");
+	}
+	return kid;
 }

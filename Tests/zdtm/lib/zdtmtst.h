@@ -76,6 +76,9 @@ void task_waiter_wait4(task_waiter_t *w, uint32_t step);
 /* Polls *v (1 ms naps, raw syscalls only, so a CLONE_VM child sharing our TLS may call it) until it is at
  * least want: 0, or -1 after 60 s. */
 int wait_for_value(volatile int *v, int want);
+/* Clones fn onto a stack of its own with flags | SIGCHLD and waits until it sets *step to 1 or more; a
+ * child that never gets there is killed and the test fails. Returns the child's pid. */
+pid_t clone_started(int (*fn)(void *), unsigned long flags, volatile int *step);
 /* Adds one step (for several processes checking in); wakes the waiters. */
 void task_waiter_add(task_waiter_t *w);
 

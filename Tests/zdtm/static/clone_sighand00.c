@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 #include <linux/kcmp.h>
 
-static char stack[256 * 1024] __attribute__((aligned(16)));
 static int step;
 static volatile int from_parent, from_child;
 static volatile pid_t ran_a, ran_b;
@@ -56,11 +55,7 @@ static int child(void *arg)
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
-	kid = clone(child, stack + sizeof(stack), CLONE_VM | CLONE_SIGHAND | SIGCHLD, NULL);
-	if (kid < 0)
-		pr_perror("clone");
-	if (wait_for_value(&step, 1))
-		FAIL("the child did not start");
+	kid = clone_started(child, CLONE_VM | CLONE_SIGHAND, &step);
 	if (handler_of(SIGUSR1) != (void *)handler_a)
 		FAIL("before C/R: the child's SIGUSR1 handler is not seen");
 	test_daemon();

@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 #include <linux/kcmp.h>
 
-static char stack[256 * 1024] __attribute__((aligned(16)));
 static int step;
 static volatile int from_parent, from_child;
 static volatile pid_t ran;
@@ -50,11 +49,7 @@ int main(int argc, char **argv)
 {
 	test_init(argc, argv);
 	umask(022);
-	kid = clone(child, stack + sizeof(stack), CLONE_VM | SIGCHLD, NULL);
-	if (kid < 0)
-		pr_perror("clone");
-	if (wait_for_value(&step, 1))
-		FAIL("the child did not start");
+	kid = clone_started(child, CLONE_VM, &step);
 	test_daemon();
 	test_waitsig();
 

@@ -12,7 +12,6 @@
 #include <sys/wait.h>
 #include <linux/kcmp.h>
 
-static char stack[256 * 1024] __attribute__((aligned(16)));
 static int step;
 static int pfd[2], extra;
 static pid_t kid;
@@ -62,11 +61,7 @@ int main(int argc, char **argv)
 	if (extra < 0)
 		pr_perror("dup");
 	umask(022);
-	kid = clone(child, stack + sizeof(stack), CLONE_VM | CLONE_SIGHAND | CLONE_FS | SIGCHLD, NULL);
-	if (kid < 0)
-		pr_perror("clone");
-	if (wait_for_value(&step, 1))
-		FAIL("the child did not start");
+	kid = clone_started(child, CLONE_VM | CLONE_SIGHAND | CLONE_FS, &step);
 	test_daemon();
 	test_waitsig();
 

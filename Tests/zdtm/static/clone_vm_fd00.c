@@ -9,7 +9,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-static char stack[256 * 1024] __attribute__((aligned(16)));
 static int step;
 
 static int child(void *arg)
@@ -27,15 +26,7 @@ static int child(void *arg)
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
-	pid_t kid = clone(child, stack + sizeof(stack), CLONE_VM | CLONE_SIGHAND | SIGCHLD, NULL);
-	if (kid < 0)
-		pr_perror("clone");
-	for (int i = 0; i < 10000 && !__atomic_load_n(&step, __ATOMIC_SEQ_CST); i++)
-		usleep(1000);
-	if (!step) {
-		kill(kid, SIGKILL);
-		fail("the child did not start");
-	}
+	pid_t kid = clone_started(child, CLONE_VM | CLONE_SIGHAND, &step);
 	test_daemon();
 	test_waitsig();
 	int st;
