@@ -11,7 +11,10 @@ extension SeizedTask {
     /// thread and stops it at PTRACE_EVENT_VFORK. Returns the child's pid as we see it; the child is
     /// traced from its first instruction (take it with `adoptChild`). The main thread stays in the event
     /// stop: set its registers, then `continueIntoVforkWait` or detach it.
-    public func injectVforkClone3(args: UInt64, size: UInt64, reportDone: Bool = false) throws -> pid_t {
+    /// `atEntry` runs at the syscall-entry stop, just before the kernel runs the clone3 (the shortest
+    /// window for a caller that sets ns_last_pid).
+    public func injectVforkClone3(args: UInt64, size: UInt64, reportDone: Bool = false,
+                                  atEntry: (() throws -> Void)? = nil) throws -> pid_t {
         let t = mainThread
         try checkHeld(t)
         try quietSignals(t)
@@ -28,6 +31,17 @@ extension SeizedTask {
         try ptraceChecked(CSYS_PTRACE_SETOPTIONS, t.tid, nil, ptraceData(opts), "PTRACE_SETOPTIONS")
         do {
             try resume(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "clone3(CLONE_VFORK): run to syscall entry")
+            if let atEntry {
+                do { try atEntry() } catch {
+                    // Skip the call: orig_rax -1 at the entry stop runs no syscall.
+                    var r = try getRegisters(tid: t.tid)
+                    r.orig_rax = UInt64.max
+                    try setRegisters(tid: t.tid, r)
+                    try resume(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "clone3(CLONE_VFORK): skip it")
+                    try setRegisters(tid: t.tid, t.resumeRegisters)
+                    throw error
+                }
+            }
             var exit: WaitStatus?
             try resume(t, CSYS_PTRACE_SYSCALL, until: { s in
                 if s.isSyscallStop { exit = s; return true }
@@ -65,8 +79,9 @@ extension SeizedTask {
         try ptraceChecked(CSYS_PTRACE_SETOPTIONS, t.tid, nil, ptraceData(Int(CSYS_PTRACE_O_TRACESYSGOOD)), "PTRACE_SETOPTIONS")
     }
 
-    /// From the PTRACE_EVENT_VFORK_DONE stop, runs the thread to the end of the clone3 and returns its
-    /// result (the child's pid in the task's pid namespace) and registers there.
+    /// From the PTRACE_EVENT_VFORK_DONE stop (or the PTRACE_EVENT_VFORK stop once the child is gone),
+    /// runs the thread to the end of the clone3 and returns its result (the child's pid in the task's
+    /// pid namespace) and registers there.
     public func finishVforkClone() throws -> GeneralRegisters {
         let t = mainThread
         try resume(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "clone3(CLONE_VFORK): run to syscall exit")

@@ -89,10 +89,11 @@ enum SharedMm {
     /// vfork event (SeizedTask.injectVforkClone3), where it stays until it is detached with its dumped
     /// registers and then sleeps until the child execs or exits. No more code runs in the parent, so its
     /// creds are already the dumped ones: with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (`privileged`) it
-    /// passes set_tid; unprivileged it may not, and the pid comes from ns_last_pid instead (pid - 1
-    /// written just before; `presetLastPid` in a pid namespace of the tree's own, where only held tasks
-    /// could fork). A process elsewhere on the host that forks in between takes the pid: the restore then
-    /// fails, naming it.
+    /// passes set_tid; unprivileged it may not, and the pid comes from ns_last_pid instead (pid - 1,
+    /// written at the clone3's syscall-entry stop; `presetLastPid` in a pid namespace of the tree's own,
+    /// where only held tasks could fork). A process elsewhere on the host that forks in between takes
+    /// the pid: that child is killed, the parent finishes its clone3 and reaps it, and the clone is tried
+    /// again, a few times before the restore fails naming the pid.
     static func cloneVfork(_ r: Remote, pid: Int32, flags: UInt64, ownPidNs: Bool, privileged: Bool, trampoline: UInt64) throws -> SeizedTask {
         var args = csys_clone_args()
         args.flags = flags | UInt64(CSYS_CLONE_VM | CSYS_CLONE_VFORK)
@@ -101,25 +102,54 @@ enum SharedMm {
             args.set_tid = r.addr(128)
             args.set_tid_size = 1
             r.store(pid, at: 128)
-        } else if !ownPidNs {
-            try writeLastPid(pid - 1)
         }
         r.store(args, at: 0)
-        let host: Int32
-        do { host = try r.task.injectVforkClone3(args: r.addr(0), size: UInt64(MemoryLayout<csys_clone_args>.size)) } catch {
-            throw EngineError.wrap(error, "clone3(CLONE_VFORK) of the child at pid \(pid)", pid: r.pid)
-        }
-        let got = ownPidNs ? (try? Status.read(pid: host))?.nsPid.last ?? host : host
-        guard got == pid else {
+        let viaLastPid = !privileged && !ownPidNs
+        let attempts = viaLastPid ? 8 : 1
+        var attempt = 0
+        while true {
+            attempt += 1
+            let host: Int32
+            do {
+                host = try r.task.injectVforkClone3(args: r.addr(0), size: UInt64(MemoryLayout<csys_clone_args>.size),
+                                                    atEntry: viaLastPid ? { try writeLastPid(pid - 1) } : nil)
+            } catch {
+                throw EngineError.wrap(error, "clone3(CLONE_VFORK) of the child at pid \(pid)", pid: r.pid)
+            }
+            let got = ownPidNs ? (try? Status.read(pid: host))?.nsPid.last ?? host : host
+            if got == pid {
+                let task: SeizedTask
+                do { task = try SeizedTask.adoptChild(host, timeout: r.task.timeout) } catch {
+                    throw EngineError.wrap(error, "take over the new process", pid: host)
+                }
+                task.useSyscallSite(trampoline)
+                return task
+            }
+            // Our tracee from its first instruction: killed and waited for here, then the parent's
+            // clone3 returns and the parent reaps it. The dead child's SIGCHLD stays pending in the parent
+            // (signals are blocked while code is injected): taken again unless one was pending before
+            // (restored from the images).
+            let chld = UInt64(1) << UInt64(SIGCHLD - 1)
+            let hadChld = ((try? Status.read(pid: r.pid).sigPendingShared) ?? 0) & chld != 0
             kill(host, SIGKILL)
-            throw EngineError("clone3(CLONE_VFORK)", pid: r.pid, reason: "the child came out as pid \(got), not \(pid): another process took the pid; try again")
+            var st: Int32 = 0
+            while waitpid(host, &st, __WALL) < 0 && errno == EINTR {}
+            do {
+                _ = try r.task.finishVforkClone()
+                try r.call("wait4(\(got))", Int32(SYS_wait4), UInt64(got), 0, UInt64(__WALL), 0)
+                if !hadChld {
+                    r.store(chld, at: 192)
+                    r.store(timespec(), at: 200)
+                    try r.call("rt_sigtimedwait(SIGCHLD)", Int32(SYS_rt_sigtimedwait), r.addr(192), 0, r.addr(200), 8)
+                }
+            } catch {
+                throw EngineError.wrap(error, "undo a clone3(CLONE_VFORK) that got pid \(got)", pid: r.pid)
+            }
+            if attempt == attempts {
+                throw EngineError("clone3(CLONE_VFORK)", pid: r.pid,
+                                  reason: "the child came out as pid \(got), not \(pid), \(attempts) times: other processes keep taking the pid; try again")
+            }
         }
-        let task: SeizedTask
-        do { task = try SeizedTask.adoptChild(host, timeout: r.task.timeout) } catch {
-            throw EngineError.wrap(error, "take over the new process", pid: host)
-        }
-        task.useSyscallSite(trampoline)
-        return task
     }
 
     /// Whether creds let their holder pass clone3's set_tid: CAP_SYS_ADMIN (21) or CAP_CHECKPOINT_RESTORE
