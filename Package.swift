@@ -71,6 +71,7 @@ let package = Package(
             path: "Tests/Unit/Images"
         ),
         .executableTarget(name: "compel-bench", dependencies: ["Compel", "CSys"]),
+        .executableTarget(name: "vfork-probe", dependencies: ["Engine"]),
         .testTarget(name: "CompelTests", dependencies: ["Compel", "CSys"], path: "Tests/Unit/Compel", exclude: ["victims"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "CSys", "Compel"], path: "Tests/Unit/Engine"),
         .testTarget(name: "CLITests", dependencies: ["criu"], path: "Tests/Unit/CLI"),

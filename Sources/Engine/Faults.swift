@@ -29,6 +29,8 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case restoreAfterSharedMm = 113
     /// in the first holder of a shared fd table (CLONE_FILES), once every sharer prepared
     case restoreAfterTableSharers = 115
+    /// the child of a parent inside vfork was cloned with CLONE_VFORK; the parent is held at its vfork event
+    case restoreAfterVforkClone = 120
 }
 
 public struct Faults: Sendable {

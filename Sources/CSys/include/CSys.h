@@ -38,6 +38,8 @@
 #include "csys_syscalls.h"
 #include "csys_compel.h"
 #include "csys_files.h"
+#include "csys_bpf.h"
+#include "csys_vfork.h"
 #include "csys_locks.h"
 #include "csys_ns.h"
 #include "csys_speed.h"

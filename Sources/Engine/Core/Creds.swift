@@ -28,7 +28,7 @@ enum Creds {
         return entry(st, secbits: UInt32(secbits))
     }
 
-    private static func entry(_ status: TaskStatus, secbits: UInt32) -> CredsEntry {
+    static func entry(_ status: TaskStatus, secbits: UInt32) -> CredsEntry {
         var c = CredsEntry()
         c.uid = status.uid[0]; c.euid = status.uid[1]; c.suid = status.uid[2]; c.fsuid = status.uid[3]
         c.gid = status.gid[0]; c.egid = status.gid[1]; c.sgid = status.gid[2]; c.fsgid = status.gid[3]

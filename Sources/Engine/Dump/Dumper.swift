@@ -30,13 +30,16 @@ public struct Dumper {
         stats.freezingMicros = UInt32(clamping: frozenAt - t0)
         do {
             try options.faults.check(.dumpAfterSeize)
-            let sharing = try SharedTaskState.check(tree.compactMap { $0.task == nil ? nil : ($0.pid, $0.ppid) })
+            // A parent inside vfork is read (or refused) before anything is injected or written.
+            var vforkStates: [Int32: VforkParent.State] = [:]
+            for t in tree { if let c = t.vforkChild { vforkStates[t.pid] = try VforkParent.read(pid: t.pid, child: c) } }
+            let sharing = try SharedTaskState.check(tree.compactMap { $0.isLive ? ($0.pid, $0.ppid) : nil })
             try SharedMmCheck.check(tree, vm: sharing.vm)
             try options.faults.check(.dumpAfterSharingCheck)
-            let ns = try TreeNamespaces.analyze(root: pid, live: tree.compactMap { $0.task?.pid })
+            let ns = try TreeNamespaces.analyze(root: pid, live: tree.compactMap { $0.isLive ? $0.pid : nil })
             let nsImages = try NamespaceImages.dump(ns)
             if !ns.own.isEmpty { log.info("Root \(pid) has namespaces of its own: \(ns.own.map(\.rawValue).joined(separator: ","))") }
-            try dumpTree(tree, sharing: sharing, ns: ns, nsImages: nsImages, dir: dir, stats: &stats)
+            try dumpTree(tree, sharing: sharing, vforkStates: vforkStates, ns: ns, nsImages: nsImages, dir: dir, stats: &stats)
             try options.faults.check(.dumpBeforeFinish)
         } catch {
             dir.removeWritten()
@@ -55,6 +58,10 @@ public struct Dumper {
 
     private func finish(_ tree: [TreeTask]) throws {
         var first: Error?
+        // A parent inside vfork goes first: once its (frozen) child is killed it would run on.
+        if options.after == .kill {
+            for t in tree where t.vforkChild != nil { kill(t.pid, SIGKILL) }
+        }
         // Children first: a parent that dies first would leave them to be reaped by someone else.
         for t in tree.reversed() {
             guard let task = t.task else { continue }
@@ -75,7 +82,7 @@ public struct Dumper {
         if let first { throw first }
     }
 
-    private func dumpTree(_ tree: [TreeTask], sharing: SharedTaskState.Sharing, ns: TreeNamespaces, nsImages: NamespaceImages,
+    private func dumpTree(_ tree: [TreeTask], sharing: SharedTaskState.Sharing, vforkStates: [Int32: VforkParent.State], ns: TreeNamespaces, nsImages: NamespaceImages,
                           dir: ImageDir, stats: inout DumpStats) throws {
         // A child sharing its parent's fs, fd table, mm or handlers (CLONE_FS, CLONE_FILES, CLONE_VM,
         // CLONE_SIGHAND) gets the parent's id; a shared table is dumped once, by its first holder, and a
@@ -87,6 +94,8 @@ public struct Dumper {
         files.treeIds = Set(tree.flatMap { t in [t.pid] + (t.task?.threads.map(\.tid) ?? []) })
         var entries: [PstreeEntry] = []
         var rootIds: TaskKobjIdsEntry?
+        // vfork child pid -> where its parent's memory goes (the parent's pagemap and mm images).
+        var vforkMemory: [Int32: (vpid: Int32, index: UInt32)] = [:]
         let inner = try TreePids.inner(tree, ownPidNs: ns.ownPidNs)
         for (i, t) in tree.enumerated() {
             var ps = PstreeEntry()
@@ -95,14 +104,25 @@ public struct Dumper {
             ps.ppid = UInt32(i == 0 && ns.ownPidNs ? 0 : inner[t.ppid]?.pid ?? t.ppid)
             ps.pgid = UInt32(v.pgid)
             ps.sid = UInt32(v.sid)
-            if let task = t.task {
+            if let child = t.vforkChild {
+                var own = TaskDump.ids(index: UInt32(i + 1))
+                if let p = sharing.fs[t.pid], let pid = taskIds[p] { own.fsID = pid.fsID }
+                if let p = sharing.sighand[t.pid], let pid = taskIds[p] { own.sighandID = pid.sighandID }
+                own.filesID = table.filesID(pid: t.pid, parent: sharing.files[t.pid], index: UInt32(i + 1))
+                let ids = try dumpVforkParent(t.pid, state: vforkStates[t.pid]!, child: inner[child]?.pid ?? child, vpid: v.pid, ns: ns, own: own, table: &table,
+                                              files: files, shared: shared, dir: dir)
+                taskIds[t.pid] = ids
+                ps.threads = [UInt32(v.pid)]
+                if rootIds == nil { rootIds = ids }
+                vforkMemory[child] = (v.pid, UInt32(i + 1))
+            } else if let task = t.task {
                 var own = TaskDump.ids(index: UInt32(i + 1))
                 if let p = sharing.fs[t.pid], let pid = taskIds[p] { own.fsID = pid.fsID }
                 if let p = sharing.vm[t.pid], let pid = taskIds[p] { own.vmID = pid.vmID }
                 if let p = sharing.sighand[t.pid], let pid = taskIds[p] { own.sighandID = pid.sighandID }
                 own.filesID = table.filesID(pid: t.pid, parent: sharing.files[t.pid], index: UInt32(i + 1))
                 let (threads, ids) = try dumpSeized(task, vpid: v.pid, ns: ns, index: UInt32(i + 1), own: own,
-                                                    sharesMm: sharing.vm[t.pid] != nil, table: &table, files: files,
+                                                    sharesMm: sharing.vm[t.pid] != nil, memoryOf: vforkMemory[t.pid], table: &table, files: files,
                                                     shared: shared, dir: dir, stats: &stats)
                 taskIds[t.pid] = ids
                 ps.threads = threads
@@ -134,7 +154,10 @@ public struct Dumper {
     }
 
     /// Dumps one live task; returns its thread list and kernel-object ids.
+    /// `memoryOf`: the images of a parent inside vfork whose memory (the same address space) this task
+    /// dumps, since the parent cannot be stopped.
     private func dumpSeized(_ task: SeizedTask, vpid: Int32, ns: TreeNamespaces, index: UInt32, own: TaskKobjIdsEntry, sharesMm: Bool,
+                            memoryOf: (vpid: Int32, index: UInt32)? = nil,
                             table: inout SharedFdTable.Dump, files: FileDumpContext,
                             shared: SharedFiles, dir: ImageDir,
                             stats: inout DumpStats) throws -> ([UInt32], TaskKobjIdsEntry) {
@@ -211,6 +234,16 @@ public struct Dumper {
         try pagemapWriter.close()
         stats.pagesScanned += mem.scanned
         stats.pagesWritten += mem.written
+        if let parent = memoryOf {
+            let writer = try dir.writer("pagemap-\(parent.vpid).img", .pagemap)
+            let parentPages = try PagesWriter(path: dir.track("pages-\(parent.index).img"))
+            let m = try MemoryDumper(task: task, pagemap: pagemap, pagemapWriter: writer, pages: parentPages,
+                                     faults: options.faults).dump(plans, pagesId: parent.index)
+            try writer.close()
+            stats.pagesScanned += m.scanned
+            stats.pagesWritten += m.written
+            try dir.write("mm-\(parent.vpid).img", .mm, [mm])
+        }
         stats.memdumpMicros &+= UInt32(clamping: Clock.micros() - memStart)
         stats.memwriteMicros = stats.memdumpMicros
         try options.faults.check(.dumpAfterMemory)
@@ -224,6 +257,35 @@ public struct Dumper {
         try dir.write("fs-\(vpid).img", .fs, [fs])
         try dir.write("ids-\(vpid).img", .ids, [ids])
         return ([UInt32(vpid)] + threadCores.map { UInt32($0.0) }, ids)
+    }
+
+    /// A parent inside vfork: its core from the BPF reader and /proc, its fds and fs by pid. Its memory
+    /// and mm are written with its child (`memoryOf` of dumpSeized).
+    private func dumpVforkParent(_ pid: Int32, state: VforkParent.State, child: Int32, vpid: Int32, ns: TreeNamespaces, own: TaskKobjIdsEntry,
+                                 table: inout SharedFdTable.Dump, files: FileDumpContext, shared: SharedFiles,
+                                 dir: ImageDir) throws -> TaskKobjIdsEntry {
+        files.begin(pid: pid)
+        let sharedTable = table.tables[own.filesID]
+        let fdinfo = try sharedTable ?? FileTable.dump(pid: pid, context: files, shellJob: options.shellJob, shared: shared)
+        if sharedTable == nil {
+            try files.locks.resolve(pid: pid, fdinfo: fdinfo, enabled: options.fileLocks, context: files)
+            table.tables[own.filesID] = fdinfo
+        }
+        files.held[pid] = Dictionary(fdinfo.map { ($0.id, Int32(bitPattern: $0.fd)) }, uniquingKeysWith: min)
+        let core = try VforkParent.core(pid: pid, vforkChild: child, state)
+        var fs = FsEntry()
+        fs.cwdID = try files.registerPath(try TaskLinks.cwd(pid: pid), flags: UInt32(O_RDONLY | O_DIRECTORY))
+        fs.rootID = try files.registerPath(try TaskLinks.root(pid: pid), flags: UInt32(O_RDONLY | O_DIRECTORY))
+        fs.umask = state.status.umask ?? 0o022
+        try options.faults.check(.dumpAfterCore)
+        var ids = own
+        ns.ids(into: &ids, criuView: false)
+        try dir.write("core-\(vpid).img", .core, [core])
+        if sharedTable == nil { try dir.write("fdinfo-\(ids.filesID).img", .fdinfo, fdinfo) }
+        try dir.write("fs-\(vpid).img", .fs, [fs])
+        try dir.write("ids-\(vpid).img", .ids, [ids])
+        log.info("Read pid \(pid) inside vfork (child \(child)) without stopping it")
+        return ids
     }
 
     /// The registers a thread resumes with. A sleep interrupted for the dump would resume through

@@ -32,14 +32,19 @@ public enum EngineCapabilities {
         ("cr_uts_ns", true, "UTS namespaces"),
         ("cr_cpu_affinity", true, "CPU affinity"),
         ("cr_clone_files", true, "an fd table a parent shares with its children (CLONE_FILES)"),
+        ("cr_vfork", true, "a parent inside vfork() and its child"),
         ("cr_clone_vm", true, "processes sharing their parent's address space and signal handlers (CLONE_VM, CLONE_SIGHAND)"),
     ]
 
     static var features: [KernelFeature] {
         all.map { c in
             KernelFeature(c.name, c.summary, required: false) {
-                c.supported ? .present("this criu restores \(c.summary)")
-                            : .missing("this criu cannot checkpoint \(c.summary) yet")
+                // A parent inside vfork is read with the BPF task reader, which the kernel may not allow.
+                if c.supported && c.name == "cr_vfork", case .missing(let why) = BPFProbes.taskReader() {
+                    return .missing("this kernel does not let criu read a task inside vfork: \(why)")
+                }
+                return c.supported ? .present("this criu restores \(c.summary)")
+                                   : .missing("this criu cannot checkpoint \(c.summary) yet")
             }
         }
     }

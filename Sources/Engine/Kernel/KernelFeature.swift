@@ -68,6 +68,7 @@ public enum KernelFeatures {
         KernelFeature("openat2", "openat2", required: false, probe: FileProbes.openat2),
         KernelFeature("memfd_hugetlb", "memfd_create(MFD_HUGETLB)", required: false, probe: FileProbes.memfdHugetlb),
         KernelFeature("timer_cr_ids", "PR_TIMER_CREATE_RESTORE_IDS", required: false, probe: TaskProbes.timerRestoreIds),
+        KernelFeature("bpf_task_reader", "reading a task's state with a BPF task iterator (kernel BTF, CAP_BPF)", required: false, probe: BPFProbes.taskReader),
     ]
 
     /// Kernel features and engine capabilities: what `--feature NAME` accepts.

@@ -338,12 +338,27 @@ public struct Restorer {
             try options.faults.check(.restoreAfterThreads)
             try threads.restoreState(created)
             try PidfdFile.reopen(r, fdinfo: images.fdinfo, files: images.files, holders: pidfds)
-            let sharerTasks = sharers.isEmpty ? [] : try rebuildSharers(r, sharers, SharerContext(
-                parent: images, report: report, scratch: scratch, ownPidNs: ownPidNs, pidfds: pidfds, locks: allLocks, fanotify: allMarks, cloned: cloned))
+            // A parent inside vfork clones that child last: from its vfork event on it runs no more code.
+            let tc = images.core.tc
+            let vforkPid: Int32? = tc.hasVforkChild ? Int32(bitPattern: tc.vforkChild) : nil
+            let vforkSharer = sharers.filter { $0.images.pid == vforkPid }
+            if let vforkPid, vforkSharer.isEmpty {
+                throw EngineError("restore", pid: images.pid, reason: "is inside vfork with child \(vforkPid), which is not a child sharing its address space in the images")
+            }
+            let ctx = SharerContext(parent: images, report: report, scratch: scratch, ownPidNs: ownPidNs, pidfds: pidfds,
+                                    locks: allLocks, fanotify: allMarks, cloned: cloned)
+            let plain = sharers.filter { $0.images.pid != vforkPid }
+            var sharerTasks = plain.isEmpty ? [] : try rebuildSharers(r, plain, ctx)
             if !created.isEmpty { log.info("Restored \(created.count) more threads of pid \(child)") }
+            if let vforkPid, ownPidNs, !SharedMm.maySetTid(images.core.threadCore.creds) { try SharedMm.presetLastPid(r, vforkPid - 1) }
             try TaskRestore(r: r, images: images).run()
             try r.call("close restorer memfd", Int32(SYS_close), UInt64(report.memfd))
-            _ = try r.raw(Int32(SYS_munmap), report.trampoline, MemoryRestore.areaSize)
+            if vforkSharer.isEmpty {
+                _ = try r.raw(Int32(SYS_munmap), report.trampoline, MemoryRestore.areaSize)
+            } else {
+                sharerTasks += try rebuildSharers(r, vforkSharer, ctx, vfork: true)
+                log.info("Pid \(child) waits in vfork for its child \(vforkPid ?? 0) (pid by \(SharedMm.maySetTid(images.core.threadCore.creds) ? "set_tid" : "ns_last_pid"))")
+            }
             task.forgetAddressSpace()
             sharerTasks.forEach { $0.task.forgetAddressSpace() }
             let core = images.core

@@ -83,6 +83,103 @@ enum SharedMm {
         return task
     }
 
+    static let lastPidPath = "/proc/sys/kernel/ns_last_pid"
+
+    /// The child of a parent inside vfork: the clone3 gets CLONE_VFORK too and the parent stops at its
+    /// vfork event (SeizedTask.injectVforkClone3), where it stays until it is detached with its dumped
+    /// registers and then sleeps until the child execs or exits. No more code runs in the parent, so its
+    /// creds are already the dumped ones: with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (`privileged`) it
+    /// passes set_tid; unprivileged it may not, and the pid comes from ns_last_pid instead (pid - 1,
+    /// written at the clone3's syscall-entry stop; `presetLastPid` in a pid namespace of the tree's own,
+    /// where only held tasks could fork). A process elsewhere on the host that forks in between takes
+    /// the pid: that child is killed, the parent finishes its clone3 and reaps it, and the clone is tried
+    /// again, a few times before the restore fails naming the pid.
+    static func cloneVfork(_ r: Remote, pid: Int32, flags: UInt64, ownPidNs: Bool, privileged: Bool, trampoline: UInt64) throws -> SeizedTask {
+        var args = csys_clone_args()
+        args.flags = flags | UInt64(CSYS_CLONE_VM | CSYS_CLONE_VFORK)
+        args.exit_signal = UInt64(SIGCHLD)
+        if privileged {
+            args.set_tid = r.addr(128)
+            args.set_tid_size = 1
+            r.store(pid, at: 128)
+        }
+        r.store(args, at: 0)
+        let viaLastPid = !privileged && !ownPidNs
+        let attempts = viaLastPid ? 8 : 1
+        var attempt = 0
+        while true {
+            attempt += 1
+            let host: Int32
+            do {
+                host = try r.task.injectVforkClone3(args: r.addr(0), size: UInt64(MemoryLayout<csys_clone_args>.size),
+                                                    atEntry: viaLastPid ? { try writeLastPid(pid - 1) } : nil)
+            } catch {
+                throw EngineError.wrap(error, "clone3(CLONE_VFORK) of the child at pid \(pid)", pid: r.pid)
+            }
+            let got = ownPidNs ? (try? Status.read(pid: host))?.nsPid.last ?? host : host
+            if got == pid {
+                let task: SeizedTask
+                do { task = try SeizedTask.adoptChild(host, timeout: r.task.timeout) } catch {
+                    throw EngineError.wrap(error, "take over the new process", pid: host)
+                }
+                task.useSyscallSite(trampoline)
+                return task
+            }
+            // Our tracee from its first instruction: killed and waited for here, then the parent's
+            // clone3 returns and the parent reaps it. The dead child's SIGCHLD stays pending in the parent
+            // (signals are blocked while code is injected): taken again unless one was pending before
+            // (restored from the images).
+            let chld = UInt64(1) << UInt64(SIGCHLD - 1)
+            let hadChld = ((try? Status.read(pid: r.pid).sigPendingShared) ?? 0) & chld != 0
+            kill(host, SIGKILL)
+            var st: Int32 = 0
+            while waitpid(host, &st, __WALL) < 0 && errno == EINTR {}
+            do {
+                _ = try r.task.finishVforkClone()
+                try r.call("wait4(\(got))", Int32(SYS_wait4), UInt64(got), 0, UInt64(__WALL), 0)
+                if !hadChld {
+                    r.store(chld, at: 192)
+                    r.store(timespec(), at: 200)
+                    try r.call("rt_sigtimedwait(SIGCHLD)", Int32(SYS_rt_sigtimedwait), r.addr(192), 0, r.addr(200), 8)
+                }
+            } catch {
+                throw EngineError.wrap(error, "undo a clone3(CLONE_VFORK) that got pid \(got)", pid: r.pid)
+            }
+            if attempt == attempts {
+                throw EngineError("clone3(CLONE_VFORK)", pid: r.pid,
+                                  reason: "the child came out as pid \(got), not \(pid), \(attempts) times: other processes keep taking the pid; try again")
+            }
+        }
+    }
+
+    /// Whether creds let their holder pass clone3's set_tid: CAP_SYS_ADMIN (21) or CAP_CHECKPOINT_RESTORE
+    /// (40) effective (the tree is in criu's user namespace).
+    static func maySetTid(_ c: CredsEntry) -> Bool {
+        let eff = (c.capEff.count > 0 ? UInt64(c.capEff[0]) : 0) | (c.capEff.count > 1 ? UInt64(c.capEff[1]) << 32 : 0)
+        return eff & (1 << 21 | 1 << 40) != 0
+    }
+
+    /// ns_last_pid of criu's own pid namespace.
+    static func writeLastPid(_ v: Int32) throws {
+        let fd = csys_open(lastPidPath, O_WRONLY | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw EngineError("open", path: lastPidPath, errno: .init(rawValue: errno)) }
+        defer { close(fd) }
+        let text = Array(String(v).utf8)
+        guard write(fd, text, text.count) == text.count else { throw EngineError("write \(v)", path: lastPidPath, errno: .init(rawValue: errno)) }
+    }
+
+    /// ns_last_pid of the pid namespace of the task `r` runs in, written by that task while it still has
+    /// criu's privileges.
+    static func presetLastPid(_ r: Remote, _ v: Int32) throws {
+        r.storeBytes(Array(lastPidPath.utf8) + [0], at: 0)
+        let text = Array(String(v).utf8)
+        r.storeBytes(text, at: 64)
+        let fd = try r.call("open(\(lastPidPath))", Int32(SYS_open), r.addr(0), UInt64(O_WRONLY | O_CLOEXEC))
+        defer { _ = try? r.call("close", Int32(SYS_close), UInt64(fd)) }
+        let n = try r.call("write(\(lastPidPath), \(v))", Int32(SYS_write), UInt64(fd), r.addr(64), UInt64(text.count))
+        guard n == text.count else { throw EngineError("write \(v)", pid: r.pid, path: lastPidPath, reason: "short write") }
+    }
+
     /// The sharer's own fd table from the copy of its parent's: every image fd is the description its
     /// parent holds under the same file id; the rest of the copy is closed.
     static func placeFds(_ r: Remote, fdinfo: [FdinfoEntry], parentFds: [UInt32: Int32]) throws {

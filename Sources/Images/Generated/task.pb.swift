@@ -843,6 +843,17 @@ public nonisolated struct TaskCoreEntry: @unchecked Sendable {
   /// Clears the value of `membarrierRegistrationMask`. Subsequent reads from it will return its default value.
   public mutating func clearMembarrierRegistrationMask() {_uniqueStorage()._membarrierRegistrationMask = nil}
 
+  /// Our extension (CRIU refuses vfork): set on a parent inside vfork(), the pid of the child it waits
+  /// for, which runs on its memory; the restore recreates the pair (docs/vfork.md).
+  public var vforkChild: UInt32 {
+    get {_storage._vforkChild ?? 0}
+    set {_uniqueStorage()._vforkChild = newValue}
+  }
+  /// Returns true if `vforkChild` has been explicitly set.
+  public var hasVforkChild: Bool {_storage._vforkChild != nil}
+  /// Clears the value of `vforkChild`. Subsequent reads from it will return its default value.
+  public mutating func clearVforkChild() {_uniqueStorage()._vforkChild = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2143,7 +2154,7 @@ nonisolated extension RseqEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
 
 nonisolated extension TaskCoreEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskCoreEntry"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_state\0\u{3}exit_code\0\u{1}personality\0\u{1}flags\0\u{3}blk_sigset\0\u{1}comm\0\u{1}timers\0\u{1}rlimits\0\u{3}cg_set\0\u{3}signals_s\0\u{3}old_seccomp_mode\0\u{3}old_seccomp_filter\0\u{1}loginuid\0\u{3}oom_score_adj\0\u{1}sigactions\0\u{4}\u{3}child_subreaper\0\u{4}\u{2}blk_sigset_extended\0\u{3}stop_signo\0\u{3}membarrier_registration_mask\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_state\0\u{3}exit_code\0\u{1}personality\0\u{1}flags\0\u{3}blk_sigset\0\u{1}comm\0\u{1}timers\0\u{1}rlimits\0\u{3}cg_set\0\u{3}signals_s\0\u{3}old_seccomp_mode\0\u{3}old_seccomp_filter\0\u{1}loginuid\0\u{3}oom_score_adj\0\u{1}sigactions\0\u{4}\u{3}child_subreaper\0\u{4}\u{2}blk_sigset_extended\0\u{3}stop_signo\0\u{3}membarrier_registration_mask\0\u{4}S\u{f}vfork_child\0")
 
   fileprivate class _StorageClass {
     var _taskState: UInt32? = nil
@@ -2165,6 +2176,7 @@ nonisolated extension TaskCoreEntry: SwiftProtobuf.Message, SwiftProtobuf._Messa
     var _blkSigsetExtended: UInt64? = nil
     var _stopSigno: UInt32? = nil
     var _membarrierRegistrationMask: UInt32? = nil
+    var _vforkChild: UInt32? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2194,6 +2206,7 @@ nonisolated extension TaskCoreEntry: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _blkSigsetExtended = source._blkSigsetExtended
       _stopSigno = source._stopSigno
       _membarrierRegistrationMask = source._membarrierRegistrationMask
+      _vforkChild = source._vforkChild
     }
   }
 
@@ -2247,6 +2260,7 @@ nonisolated extension TaskCoreEntry: SwiftProtobuf.Message, SwiftProtobuf._Messa
         case 20: try { try decoder.decodeSingularUInt64Field(value: &_storage._blkSigsetExtended) }()
         case 21: try { try decoder.decodeSingularUInt32Field(value: &_storage._stopSigno) }()
         case 22: try { try decoder.decodeSingularUInt32Field(value: &_storage._membarrierRegistrationMask) }()
+        case 1001: try { try decoder.decodeSingularUInt32Field(value: &_storage._vforkChild) }()
         default: break
         }
       }
@@ -2316,6 +2330,9 @@ nonisolated extension TaskCoreEntry: SwiftProtobuf.Message, SwiftProtobuf._Messa
       try { if let v = _storage._membarrierRegistrationMask {
         try visitor.visitSingularUInt32Field(value: v, fieldNumber: 22)
       } }()
+      try { if let v = _storage._vforkChild {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 1001)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2344,6 +2361,7 @@ nonisolated extension TaskCoreEntry: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._blkSigsetExtended != rhs_storage._blkSigsetExtended {return false}
         if _storage._stopSigno != rhs_storage._stopSigno {return false}
         if _storage._membarrierRegistrationMask != rhs_storage._membarrierRegistrationMask {return false}
+        if _storage._vforkChild != rhs_storage._vforkChild {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -1,0 +1,71 @@
+/* A parent inside vfork() with an armed ITIMER_REAL: getitimer() reads only the caller's, so the dump
+ * reads its expiry and interval from the kernel. After restore, once the child exits, the timer is
+ * still armed with its interval and no more time left than before the dump. */
+#define _GNU_SOURCE
+#include "zdtmtst.h"
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+int main(int argc, char **argv)
+{
+	test_init(argc, argv);
+	int p[2], ready[2];
+	if (pipe(p) || pipe(ready))
+		pr_perror("pipe");
+	pid_t mid = fork();
+	if (mid < 0)
+		pr_perror("fork");
+	if (mid == 0) {
+		close(p[1]);
+		close(ready[0]);
+		struct itimerval it = { .it_value = { .tv_sec = 3600 }, .it_interval = { .tv_sec = 1800, .tv_usec = 5000 } };
+		if (setitimer(ITIMER_REAL, &it, NULL))
+			_exit(10);
+		pid_t c = vfork();
+		if (c == 0) {
+			char b = 'r';
+			/* Runs on the parent's memory: only raw syscalls until exit. */
+			syscall(SYS_write, ready[1], &b, 1);
+			if (syscall(SYS_read, p[0], &b, 1) != 1)
+				syscall(SYS_exit, 2);
+			syscall(SYS_exit, 7);
+		}
+		int st;
+		if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+			_exit(1);
+		struct itimerval now;
+		if (getitimer(ITIMER_REAL, &now) || now.it_value.tv_sec < 3000 || now.it_value.tv_sec >= 3600 ||
+		    now.it_interval.tv_sec != 1800 || now.it_interval.tv_usec != 5000)
+			_exit(2);
+		_exit(0);
+	}
+	close(p[0]);
+	close(ready[1]);
+	char b;
+	if (read(ready[0], &b, 1) != 1)
+		pr_perror("read ready");
+	close(ready[0]);
+	char path[64], wchan[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/wchan", mid);
+	for (int i = 0; i < 5000 && strncmp(wchan, "kernel_clone", 12); i++) {
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(wchan, sizeof(wchan), f))
+				wchan[0] = 0;
+			fclose(f);
+		}
+		usleep(1000);
+	}
+	if (strncmp(wchan, "kernel_clone", 12))
+		fail("the parent is not waiting in vfork: wchan %s", wchan);
+	test_daemon();
+	test_waitsig();
+	if (write(p[1], "x", 1) != 1)
+		pr_perror("write");
+	int st;
+	if (waitpid(mid, &st, 0) != mid || !WIFEXITED(st) || WEXITSTATUS(st))
+		fail("the vfork parent found a difference after its child exited: %#x", st);
+	pass();
+}

@@ -1,0 +1,70 @@
+/* A parent inside vfork() with an armed ITIMER_VIRTUAL: its expiry is in process CPU time, which cannot
+ * be read exactly without running code in the parent, and ptrace cannot stop it there. The dump must
+ * refuse, naming the parent, and leave both running; the timer is still armed after the child exits. */
+#define _GNU_SOURCE
+#include "zdtmtst.h"
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+int main(int argc, char **argv)
+{
+	test_init(argc, argv);
+	int p[2], ready[2];
+	if (pipe(p) || pipe(ready))
+		pr_perror("pipe");
+	pid_t mid = fork();
+	if (mid < 0)
+		pr_perror("fork");
+	if (mid == 0) {
+		close(p[1]);
+		close(ready[0]);
+		struct itimerval it = { .it_value = { .tv_sec = 3600 } };
+		if (setitimer(ITIMER_VIRTUAL, &it, NULL))
+			_exit(10);
+		pid_t c = vfork();
+		if (c == 0) {
+			char b = 'r';
+			/* Runs on the parent's memory: only raw syscalls until exit. */
+			syscall(SYS_write, ready[1], &b, 1);
+			if (syscall(SYS_read, p[0], &b, 1) != 1)
+				syscall(SYS_exit, 2);
+			syscall(SYS_exit, 7);
+		}
+		int st;
+		if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+			_exit(1);
+		struct itimerval now;
+		if (getitimer(ITIMER_VIRTUAL, &now) || now.it_value.tv_sec == 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(p[0]);
+	close(ready[1]);
+	char b;
+	if (read(ready[0], &b, 1) != 1)
+		pr_perror("read ready");
+	close(ready[0]);
+	char path[64], wchan[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/wchan", mid);
+	for (int i = 0; i < 5000 && strncmp(wchan, "kernel_clone", 12); i++) {
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(wchan, sizeof(wchan), f))
+				wchan[0] = 0;
+			fclose(f);
+		}
+		usleep(1000);
+	}
+	if (strncmp(wchan, "kernel_clone", 12))
+		fail("the parent is not waiting in vfork: wchan %s", wchan);
+	test_daemon();
+	test_waitsig();
+	if (write(p[1], "x", 1) != 1)
+		pr_perror("write");
+	int st;
+	if (waitpid(mid, &st, 0) != mid || !WIFEXITED(st) || WEXITSTATUS(st))
+		fail("the vfork parent did not run on untouched: %#x", st);
+	pass();
+}
