@@ -9,14 +9,12 @@ extension SeizedTask {
     /// task's real parent sees it die. Nothing of Compel's is left to undo: the task is gone.
     public func killAndRelease() throws {
         guard !cured else { return }
-        let pfd = try? pidfd()
         if csys_tgkill(pid, pid, SIGKILL) < 0 && errno != ESRCH {
             throw CompelError(pid: pid, "kill", errno: Errno(rawValue: errno))
         }
-        // Freeing the memory is most of the wait below (~45 ms per 256 MiB). process_mrelease frees it from
-        // here while the task's own exit path frees it on the other CPU. Any error (an old kernel, memory
-        // shared with a process outside the group) only means the exit path does it all alone.
-        if let pfd { _ = csys_syscall6(Int(CSYS_NR_process_mrelease), Int(pfd), 0, 0, 0, 0, 0) }
+        // Freeing the memory is most of the wait below (~45 ms per 256 MiB), in the task's exit path.
+        // process_mrelease cannot share it: the woken task detaches its mm within microseconds, and the
+        // call then finds none (ESRCH every time here; docs/benchmarks.md, "Kill and wait").
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         // The leader is reported only once its group is empty, and traced threads stay until we reap them:
