@@ -65,3 +65,22 @@ pid_t clone_started(int (*fn)(void *), unsigned long flags, volatile int *step)
 	}
 	return kid;
 }
+
+void wait_in_vfork(pid_t pid)
+{
+	char path[64], wchan[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/wchan", pid);
+	for (int i = 0; i < 5000 && strncmp(wchan, "kernel_clone", 12); i++) {
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(wchan, sizeof(wchan), f))
+				wchan[0] = 0;
+			fclose(f);
+		}
+		usleep(1000);
+	}
+	if (strncmp(wchan, "kernel_clone", 12)) {
+		kill(pid, SIGKILL);
+		fail("the parent %d is not waiting in vfork: wchan %s", pid, wchan);
+	}
+}

@@ -79,6 +79,9 @@ int wait_for_value(volatile int *v, int want);
 /* Clones fn onto a stack of its own with flags | SIGCHLD and waits until it sets *step to 1 or more; a
  * child that never gets there is killed and the test fails. Returns the child's pid. */
 pid_t clone_started(int (*fn)(void *), unsigned long flags, volatile int *step);
+/* Waits until pid sleeps inside vfork()/clone(CLONE_VFORK) (its wchan reads kernel_clone); a parent that
+ * never gets there within 5 s is killed and the test fails. */
+void wait_in_vfork(pid_t pid);
 /* Adds one step (for several processes checking in); wakes the waiters. */
 void task_waiter_add(task_waiter_t *w);
 

@@ -64,21 +64,7 @@ int main(int argc, char **argv)
 		_exit(vfork_parent());
 	close(p[0]);
 	/* The child's pid arrives once it runs; leave it in the pipe for the parent to compare. */
-	char path[64], wchan[64] = "";
-	snprintf(path, sizeof(path), "/proc/%d/wchan", mid);
-	for (int i = 0; i < 5000 && strncmp(wchan, "kernel_clone", 12); i++) {
-		FILE *f = fopen(path, "r");
-		if (f) {
-			if (!fgets(wchan, sizeof(wchan), f))
-				wchan[0] = 0;
-			fclose(f);
-		}
-		usleep(1000);
-	}
-	if (strncmp(wchan, "kernel_clone", 12)) {
-		kill(mid, SIGKILL);
-		fail("the parent is not waiting in clone(CLONE_VFORK): wchan %s", wchan);
-	}
+	wait_in_vfork(mid);
 	test_daemon();
 	test_waitsig();
 	if (write(p[1], "x", 1) != 1)

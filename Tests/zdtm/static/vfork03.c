@@ -47,19 +47,7 @@ int main(int argc, char **argv)
 	if (read(ready[0], &b, 1) != 1)
 		pr_perror("read ready");
 	close(ready[0]);
-	char path[64], wchan[64] = "";
-	snprintf(path, sizeof(path), "/proc/%d/wchan", mid);
-	for (int i = 0; i < 5000 && strncmp(wchan, "kernel_clone", 12); i++) {
-		FILE *f = fopen(path, "r");
-		if (f) {
-			if (!fgets(wchan, sizeof(wchan), f))
-				wchan[0] = 0;
-			fclose(f);
-		}
-		usleep(1000);
-	}
-	if (strncmp(wchan, "kernel_clone", 12))
-		fail("the parent is not waiting in vfork: wchan %s", wchan);
+	wait_in_vfork(mid);
 	test_daemon();
 	test_waitsig();
 	if (write(p[1], "x", 1) != 1)
