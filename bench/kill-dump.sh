@@ -3,6 +3,9 @@
 # task when its tracer dies, so the task must run on; this checks it also runs on unchanged (signal masks,
 # mappings, fds) and still works (its SIGUSR1 handler checks all its memory). Kills at several moments: a
 # few fixed delays after criu starts (seize and state collection) and once the page copy is under way.
+# The last trial kills criu once the images are complete and it starts freeing the task's memory before
+# the kill (SeizedTask.discardMemory): then the task must be gone with it (PTRACE_O_EXITKILL) or, if criu
+# died just before, still run unchanged; never run on with part of its memory gone.
 #
 #   bench/kill-dump.sh [--criu PATH] [--dir DIR] [--mib N]
 set -u
@@ -57,6 +60,11 @@ while time.time() < end:
         os.kill(cpid, signal.SIGKILL)
         break
 PY
+    elif [ "$when" = discard ]; then
+        for _ in $(seq 4000); do
+            grep -q "Freeing the memory of pid" "$img/dump.log" 2>/dev/null && break
+            sleep 0.002
+        done
     elif [ "$when" = pages ]; then
         for _ in $(seq 2000); do
             [ "$(stat -c %s "$img/pages-1.img" 2>/dev/null || echo 0)" -gt $((64 << 20)) ] && break
@@ -71,7 +79,12 @@ PY
     sleep 0.2
     local verdict=ok why=""
     if [ ! -e /proc/$pid ] || grep -q '^State:.*[ZX]' /proc/$pid/status; then
-        verdict=FAIL; why="task died"
+        # Past the point where the dump is complete, the task goes with criu.
+        if grep -q "Freeing the memory of pid" "$img/dump.log" 2>/dev/null; then
+            why="task killed with criu, as after a complete dump"
+        else
+            verdict=FAIL; why="task died"
+        fi
     else
         local after; after=$(state $pid)
         if [ "$before" != "$after" ]; then
@@ -92,6 +105,6 @@ PY
     rm -rf "$img"
 }
 
-for w in 0.005 0.01 0.02 0.03 0.05 0.08 injected pages; do trial $w; done
+for w in 0.005 0.01 0.02 0.03 0.05 0.08 injected pages discard; do trial $w; done
 echo "$fails failure(s)"
 [ $fails = 0 ]

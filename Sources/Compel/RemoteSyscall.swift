@@ -14,8 +14,15 @@ extension SeizedTask {
 
     @discardableResult
     public func syscall(_ number: Int, args: [UInt64], in thread: SeizedThread? = nil) throws -> Int64 {
-        precondition(args.count <= 6, "a syscall takes at most 6 arguments")
         let t = thread ?? mainThread
+        try startSyscall(number, args: args, in: t)
+        return try finishSyscall(number, in: t)
+    }
+
+    /// Sets the thread up for the call and lets it run into the kernel; `finishSyscall` collects the result.
+    /// Between the two the thread runs on its own, so calls in different threads can overlap.
+    func startSyscall(_ number: Int, args: [UInt64], in t: SeizedThread) throws {
+        precondition(args.count <= 6, "a syscall takes at most 6 arguments")
         try checkHeld(t)
         if let sc = t.interruptedSyscall, sc.usesRestartBlock, Self.clobbersRestartBlock(number) {
             throw CompelError(pid: t.tid, "inject syscall \(number)", errno: .resourceBusy,
@@ -33,11 +40,23 @@ extension SeizedTask {
         let a = args + [UInt64](repeating: 0, count: 6 - args.count)
         regs.rdi = a[0]; regs.rsi = a[1]; regs.rdx = a[2]; regs.r10 = a[3]; regs.r8 = a[4]; regs.r9 = a[5]
         try setRegisters(tid: t.tid, regs)
+        do {
+            try resume(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "syscall \(number): run to syscall entry")
+            try ptraceChecked(CSYS_PTRACE_SYSCALL, t.tid, nil, nil, "syscall \(number): run")
+        } catch {
+            try? setRegisters(tid: t.tid, t.resumeRegisters)
+            throw error
+        }
+    }
+
+    /// Waits for the syscall-exit stop of a call `startSyscall` began, puts the thread's registers back and
+    /// returns the kernel's raw result. `blocking`: wait in waitpid, without a timeout, for a call that
+    /// cannot block in the task.
+    func finishSyscall(_ number: Int, in t: SeizedThread, blocking: Bool = false) throws -> Int64 {
         defer { try? setRegisters(tid: t.tid, t.resumeRegisters) }
-        try resume(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "syscall \(number): run to syscall entry")
-        try resume(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "syscall \(number): run to syscall exit")
-        let out = try getRegisters(tid: t.tid)
-        return Int64(bitPattern: out.rax)
+        try awaitStop(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "syscall \(number): run to syscall exit",
+                      blocking: blocking)
+        return Int64(bitPattern: try getRegisters(tid: t.tid).rax)
     }
 
     /// Syscalls that write the thread's restart_block, which a pending ERESTART_RESTARTBLOCK still needs.
@@ -54,9 +73,17 @@ extension SeizedTask {
     /// are held back and sent again at cure; other stops (a group-stop, a stray trap) are stepped over.
     func resume(_ t: SeizedThread, _ request: Int32, until done: (WaitStatus) -> Bool, _ op: String) throws {
         try ptraceChecked(request, t.tid, nil, nil, op)
+        try awaitStop(t, request, until: done, op)
+    }
+
+    /// The waiting half of `resume`, for a thread already running.
+    func awaitStop(_ t: SeizedThread, _ request: Int32, until done: (WaitStatus) -> Bool, _ op: String,
+                   blocking: Bool = false) throws {
         while true {
             let s: WaitStatus
-            do { s = try waitForStop(t.tid, timeout: timeout, operation: op) } catch let e as CompelError
+            do {
+                s = blocking ? try waitForStopBlocking(t.tid, operation: op) : try waitForStop(t.tid, timeout: timeout, operation: op)
+            } catch let e as CompelError
                 where e.errno == .timedOut {
                 // Our syscall blocks: interrupt it, so the thread is back in a stop where cure can reach it.
                 try stopRunaway(t)

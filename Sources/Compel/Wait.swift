@@ -23,6 +23,23 @@ struct WaitStatus {
     }
 }
 
+/// Waits for the next ptrace-stop of `tid` in a blocking waitpid: for a call that certainly ends (it cannot
+/// block in the task), while other threads need the CPUs that polling would take.
+func waitForStopBlocking(_ tid: pid_t, operation: String) throws -> WaitStatus {
+    while true {
+        var status: Int32 = 0
+        let r = csys_waitpid(tid, &status, CSYS_WALL)
+        if r == tid {
+            let s = WaitStatus(raw: status)
+            if s.isStopped { return s }
+            throw CompelError(pid: tid, operation, detail: s.exitDescription)
+        }
+        let e = Errno(rawValue: errno)
+        if r < 0 && e == .interrupted { continue }
+        throw CompelError(pid: tid, operation, errno: e, detail: e == .noChildProcess ? "task is gone or not traced by us" : nil)
+    }
+}
+
 /// Waits for the next ptrace-stop of `tid`, polling so that a thread that never stops (it exited, or someone
 /// else reaped it) becomes an error after `timeout` instead of a hang. Exits are errors too.
 func waitForStop(_ tid: pid_t, timeout: Duration, operation: String) throws -> WaitStatus {

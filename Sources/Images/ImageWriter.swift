@@ -115,6 +115,17 @@ public final class ImageWriter {
         if buffer.count >= flushAt { try flush() }
     }
 
+    /// Appends one entry of `size` bytes that `encode` appends to the buffer itself, for hand-encoded
+    /// entries written by the ten thousand (PagemapEntry), without an array per message.
+    func appendEntry(size: Int, _ encode: (inout [UInt8]) -> Void) throws(ImageError) {
+        putU32(UInt32(size))
+        let before = buffer.count
+        encode(&buffer)
+        precondition(buffer.count - before == size, "hand-encoded entry is \(buffer.count - before) bytes, not \(size)")
+        entryIndex += 1
+        if buffer.count >= flushAt { try flush() }
+    }
+
     /// Appends payload bytes that belong to the last entry (or raw page data).
     public func writePayload(_ data: some Collection<UInt8>) throws(ImageError) {
         if data.count >= flushAt {

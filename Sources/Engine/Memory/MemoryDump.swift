@@ -133,9 +133,13 @@ struct MemoryDumper {
         case shmem(path: String, fd: Int32, ranges: [(start: UInt64, nrPages: UInt64)])
     }
 
-    /// Returns how many pages were looked at and how many were written. The pages are counted first, so
+    /// Returns how many pages were looked at and how many were written, and the present pages of the
+    /// private anonymous VMAs a kill may discard first (DiscardSplit). The pages are counted first, so
     /// that the image's blocks are allocated in one go before the copy (PagesWriter.reserve).
-    func dump(_ plans: [VmaPlan], pagesId: UInt32) throws -> (scanned: UInt64, written: UInt64) {
+    /// `timing`: how long each step took, for the log.
+    func dump(_ plans: [VmaPlan], pagesId: UInt32) throws -> (scanned: UInt64, written: UInt64, discardable: [DiscardSplit.Vma],
+                                                              timing: String) {
+        let t0 = Clock.micros()
         var head = PagemapHead()
         head.pagesID = pagesId
         try pagemapWriter.write(head)
@@ -159,7 +163,9 @@ struct MemoryDumper {
                 total += ranges.reduce(0) { $0 + $1.nrPages }
             }
         }
+        let tScan = Clock.micros()
         try pages.reserve(bytes: total * PagesWriter.pageSize)
+        let tReserve = Clock.micros()
         for (i, w) in work.enumerated() {
             switch w.extents {
             case .task(let present):
@@ -176,16 +182,17 @@ struct MemoryDumper {
             if i == work.count / 2 { try faults.check(.dumpMidMemory) }
         }
         try pages.finish()
-        return (scanned, pages.pagesWritten)
+        let tCopy = Clock.micros()
+        let discardable = work.compactMap { w -> DiscardSplit.Vma? in
+            guard case .task(let present) = w.extents, DiscardSplit.mayDiscard(w.plan) else { return nil }
+            return DiscardSplit.Vma(start: w.plan.vma.start, end: w.plan.vma.end, present: present)
+        }
+        return (scanned, pages.pagesWritten, discardable,
+                "scan \((tScan - t0) / 1000) ms, allocate \((tReserve - tScan) / 1000) ms, copy \((tCopy - tReserve) / 1000) ms")
     }
 
     private func entry(_ vaddr: UInt64, _ nrPages: UInt64) throws {
-        var pe = PagemapEntry()
-        pe.vaddr = vaddr
-        pe.compatNrPages = UInt32(truncatingIfNeeded: min(nrPages, UInt64(UInt32.max)))
-        if nrPages > UInt64(UInt32.max) { pe.nrPages = nrPages }
-        pe.flags = PagemapFlags.present
-        try pagemapWriter.write(pe)
+        try pagemapWriter.writePagemapEntry(vaddr: vaddr, nrPages: nrPages, flags: PagemapFlags.present)
     }
 
     private func openShmem(_ vma: VMA) throws -> (String, Int32) {

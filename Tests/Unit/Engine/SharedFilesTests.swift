@@ -83,8 +83,8 @@ import Images
                         : try context.registerPath(vma.path ?? "", flags: flags)
         }
         let s = try #require(plans.first { $0.entry.start == shared }), p = try #require(plans.first { $0.entry.start == priv })
-        let memfdShared: UInt32 = Engine.VmaStatus.memfd | Engine.VmaStatus.fileShared
-        let memfdPrivate: UInt32 = Engine.VmaStatus.memfd | Engine.VmaStatus.filePrivate
+        let memfdShared: UInt32 = Images.VmaStatus.memfd | Images.VmaStatus.fileShared
+        let memfdPrivate: UInt32 = Images.VmaStatus.memfd | Images.VmaStatus.filePrivate
         let sStatus: UInt32 = s.entry.status, pStatus: UInt32 = p.entry.status
         #expect(sStatus & memfdShared == memfdShared)
         #expect(pStatus & memfdPrivate == memfdPrivate)

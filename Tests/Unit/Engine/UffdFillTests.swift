@@ -21,8 +21,8 @@ import Images
     }
 
     @Test func privateAnonymousMemoryOnlyAndNotHugepageAdvised() {
-        let anon: UInt32 = Engine.VmaStatus.regular | Engine.VmaStatus.anonPrivate
-        let file: UInt32 = Engine.VmaStatus.regular | Engine.VmaStatus.filePrivate
+        let anon: UInt32 = Images.VmaStatus.regular | Images.VmaStatus.anonPrivate
+        let file: UInt32 = Images.VmaStatus.regular | Images.VmaStatus.filePrivate
         var v = VmaEntry()
         v.status = anon
         v.flags = 0x22  // MAP_PRIVATE | MAP_ANONYMOUS

@@ -263,6 +263,15 @@ int main(int argc, char **argv) {
         say("ready %d", getpid());
         for (;;) pause();
     }
+    if (!strcmp(mode, "memory")) {
+        // 16 MiB of written pages, for discarding before a kill.
+        size_t len = 16 << 20;
+        unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return 6;
+        memset(m, 0xa5, len);
+        say("memory %lx %zu", (unsigned long)m, len);
+        for (;;) pause();
+    }
     if (!strcmp(mode, "pause")) {
         say("ready %d", getpid());
         for (;;) pause();

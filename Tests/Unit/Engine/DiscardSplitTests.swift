@@ -1,0 +1,42 @@
+import Testing
+import Compel
+@testable import Engine
+
+/// DiscardSplit.halves: the cut leaves about half the present pages on each side, inside a VMA where it
+/// must, at the page that completes the first half; small VMAs and small totals are left to the exit.
+struct DiscardSplitTests {
+    let page: UInt64 = 4096
+
+    private func vma(_ start: UInt64, pages: UInt64, runs: [(UInt64, UInt64)]) -> DiscardSplit.Vma {
+        DiscardSplit.Vma(start: start, end: start + pages * page,
+                         present: PresentPages(runs: runs.map { PageRun(start: start + $0.0 * page, nrPages: $0.1) }))
+    }
+
+    @Test func oneDenseVmaIsCutInTheMiddle() throws {
+        let h = try #require(DiscardSplit.halves([vma(0x10000000, pages: 65536, runs: [(0, 65536)])], pageSize: page))
+        #expect(h.first == [.init(start: 0x10000000, length: 32768 * page)])
+        #expect(h.second == [.init(start: 0x10000000 + 32768 * page, length: 32768 * page)])
+    }
+
+    @Test func sparseRunsPutTheCutAfterTheMiddlePage() throws {
+        // Every tenth page of 400 000: 40 000 present; the 20 000th is at page 199 990.
+        let runs = (0..<40000).map { (UInt64($0) * 10, UInt64(1)) }
+        let h = try #require(DiscardSplit.halves([vma(0x40000000, pages: 400000, runs: runs)], pageSize: page))
+        #expect(h.first == [.init(start: 0x40000000, length: 199991 * page)])
+        #expect(h.second.first?.start == 0x40000000 + 199991 * page)
+    }
+
+    @Test func wholeVmasGoToEachSideAndSmallOnesAreLeft() throws {
+        let a = vma(0x1000000, pages: 20000, runs: [(0, 20000)])
+        let tiny = vma(0x9000000, pages: 100, runs: [(0, 100)])
+        let b = vma(0x20000000, pages: 20000, runs: [(0, 20000)])
+        let h = try #require(DiscardSplit.halves([b, tiny, a], pageSize: page))
+        #expect(h.first == [.init(start: a.start, length: a.end - a.start)])
+        #expect(h.second == [.init(start: b.start, length: b.end - b.start)])
+    }
+
+    @Test func littleMemoryIsLeftToTheExit() {
+        #expect(DiscardSplit.halves([vma(0x1000000, pages: 10000, runs: [(0, 10000)])], pageSize: page) == nil)
+        #expect(DiscardSplit.halves([], pageSize: page) == nil)
+    }
+}
