@@ -36,11 +36,16 @@ extension SeizedTask {
         if let t = threads.first(where: { $0.tid != pid && !$0.detached }) {
             helper = t
         } else {
-            let tid = try syscall(Int(SYS_clone), Self.helperCloneFlags, 0, 0, 0, 0)
-            guard tid > 0 else {
-                throw CompelError(pid: pid, "clone a helper thread", errno: Errno(rawValue: Int32(truncatingIfNeeded: -tid)))
+            let known = Set(threads.map(\.tid))
+            let r = try syscall(Int(SYS_clone), Self.helperCloneFlags, 0, 0, 0, 0)
+            guard r > 0 else {
+                throw CompelError(pid: pid, "clone a helper thread", errno: Errno(rawValue: Int32(truncatingIfNeeded: -r)))
             }
-            helper = try adoptThread(pid_t(tid))
+            // clone returns the tid in the task's pid namespace; /proc/PID/task lists it in ours.
+            guard let tid = try listThreads(pid: pid).first(where: { !known.contains($0) }) else {
+                throw CompelError(pid: pid, "find the helper thread", detail: "clone returned \(r), but /proc/\(pid)/task has no new thread")
+            }
+            helper = try adoptThread(tid)
         }
         let madvise = Int(SYS_madvise)
         for i in 0..<max(first.count, second.count) {

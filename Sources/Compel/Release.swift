@@ -9,6 +9,9 @@ extension SeizedTask {
     /// task's real parent sees it die. Nothing of Compel's is left to undo: the task is gone.
     public func killAndRelease() throws {
         guard !cured else { return }
+        // A thread we trace but do not hold (a helper whose adoption failed) keeps the leader from being
+        // reported until we reap it too: list them while they are still there.
+        let unheld = ((try? listThreads(pid: pid)) ?? []).filter { tid in !threads.contains { $0.tid == tid } }
         if csys_tgkill(pid, pid, SIGKILL) < 0 && errno != ESRCH {
             throw CompelError(pid: pid, "kill", errno: Errno(rawValue: errno))
         }
@@ -19,7 +22,8 @@ extension SeizedTask {
         let deadline = clock.now.advanced(by: timeout)
         // The leader is reported only once its group is empty, and traced threads stay until we reap them:
         // reap the other threads first.
-        let ordered = threads.filter { $0.tid != pid } + threads.filter { $0.tid == pid }
+        let ordered = unheld.map { SeizedThread(tid: $0, wasStopped: false, regs: GeneralRegisters()) }
+            + threads.filter { $0.tid != pid } + threads.filter { $0.tid == pid }
         for t in ordered where !t.detached {
             while true {
                 var status: Int32 = 0

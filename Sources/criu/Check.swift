@@ -4,6 +4,7 @@ import Engine
 /// `criu check`: probe the running kernel for what dump and restore rely on.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Check whether the kernel supports what checkpoint/restore needs.",
         discussion: "Without options, prints warnings and errors for missing features, then 'Looks good.' when nothing required is missing. '--feature list' names every feature."
     )

@@ -4,7 +4,8 @@ import Glibc
 
 /// `criu dump`: checkpoint a process into an images directory.
 struct Dump: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Checkpoint a process into image files.")
+    // commandName given: ArgumentParser would otherwise derive it from the type name by reflection, at start-up.
+    static let configuration = CommandConfiguration(commandName: "dump", abstract: "Checkpoint a process into image files.")
 
     @OptionGroup var common: CommonOptions
 

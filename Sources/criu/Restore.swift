@@ -5,7 +5,7 @@ import CSys
 
 /// `criu restore`: bring a dumped process back from its images.
 struct Restore: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Restore a process from image files.")
+    static let configuration = CommandConfiguration(commandName: "restore", abstract: "Restore a process from image files.")
 
     @OptionGroup var common: CommonOptions
 

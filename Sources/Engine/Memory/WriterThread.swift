@@ -52,16 +52,10 @@ final class WriterThread {
         shared = .allocate(capacity: 1)
         shared.initialize(to: Shared(fd: fd, slots: slots, buffers: buffers, lengths: lengths, errnos: errnos,
                                      empty: empty, full: full))
-        // The new thread inherits this mask: block everything while creating it, then put ours back.
-        var all = sigset_t(), old = sigset_t()
-        sigfillset(&all)
-        pthread_sigmask(SIG_SETMASK, &all, &old)
-        var tid = pthread_t()
-        let r = pthread_create(&tid, nil, { ctx in
+        let (tid, r) = startQuietThread(UnsafeMutableRawPointer(shared)) { ctx in
             WriterThread.loop(ctx!.assumingMemoryBound(to: Shared.self))
             return nil
-        }, UnsafeMutableRawPointer(shared))
-        pthread_sigmask(SIG_SETMASK, &old, nil)
+        }
         if r != 0 {
             release()
             throw EngineError("start page writer thread", path: path, errno: .init(rawValue: r))

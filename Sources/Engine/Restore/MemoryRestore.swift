@@ -161,7 +161,7 @@ struct MemoryRestore {
             total += ImageSet.pages(e)
             if let uffd, uffd.covers(e.vaddr) {
                 try flush()
-                try uffd.copy(to: e.vaddr, length: len, offset: offset)
+                try uffd.queue(to: e.vaddr, length: len, offset: offset)
                 offset += len
                 continue
             }

@@ -99,7 +99,7 @@ final class UffdFill {
     private var queuedBytes: UInt64 = 0
 
     /// Queues a copy for `run()`.
-    func copy(to addr: UInt64, length len: UInt64, offset: UInt64) throws {
+    func queue(to addr: UInt64, length len: UInt64, offset: UInt64) throws {
         guard offset + len <= UInt64(sourceSize) else {
             throw EngineError("read pages", pid: pid, path: path, reason: "image ends before offset \(offset + len)")
         }
@@ -191,17 +191,11 @@ final class UffdFill {
         static func start(uffd: Int32, source: UInt64, jobs: [Job]) throws -> Worker {
             let shared = UnsafeMutablePointer<Shared>.allocate(capacity: 1)
             shared.initialize(to: Shared(uffd: uffd, source: source, jobs: jobs, failure: nil))
-            // The thread inherits this mask: block everything while creating it, then put ours back.
-            var all = sigset_t(), old = sigset_t()
-            sigfillset(&all)
-            pthread_sigmask(SIG_SETMASK, &all, &old)
-            var tid = pthread_t()
-            let r = pthread_create(&tid, nil, { ctx in
+            let (tid, r) = startQuietThread(UnsafeMutableRawPointer(shared)) { ctx in
                 let s = ctx!.assumingMemoryBound(to: Shared.self)
                 s.pointee.failure = UffdFill.copyAll(s.pointee.uffd, s.pointee.source, s.pointee.jobs)
                 return nil
-            }, UnsafeMutableRawPointer(shared))
-            pthread_sigmask(SIG_SETMASK, &old, nil)
+            }
             guard r == 0 else {
                 shared.deinitialize(count: 1)
                 shared.deallocate()
