@@ -15,6 +15,9 @@ enum DiscardSplit {
     static let minimumPages: UInt64 = 16384
     /// VMAs with fewer present pages (1 MiB) are left to the exit, saving an injected call each.
     static let vmaMinimumPages: UInt64 = 256
+    /// At most this many VMAs (those with the most pages): each costs ptrace round trips, and thousands of
+    /// them would cost more than the freeing saves.
+    static let maximumVmas = 32
 
     /// Private anonymous memory that MADV_DONTNEED may drop: not mlocked (EINVAL there).
     static func mayDiscard(_ plan: VmaPlan) -> Bool {
@@ -25,7 +28,9 @@ enum DiscardSplit {
     /// Two lists of spans with about half the present pages each, in address order; nil when there is too
     /// little to be worth it.
     static func halves(_ vmas: [Vma], pageSize: UInt64) -> (first: [SeizedTask.Span], second: [SeizedTask.Span])? {
-        let big = vmas.filter { $0.present.total >= vmaMinimumPages }.sorted { $0.start < $1.start }
+        let big = vmas.filter { $0.present.total >= vmaMinimumPages }
+            .sorted { $0.present.total > $1.present.total }.prefix(maximumVmas)
+            .sorted { $0.start < $1.start }
         let total = big.reduce(0) { $0 + $1.present.total }
         guard total >= minimumPages else { return nil }
         let half = total / 2

@@ -39,4 +39,15 @@ struct DiscardSplitTests {
         #expect(DiscardSplit.halves([vma(0x1000000, pages: 10000, runs: [(0, 10000)])], pageSize: page) == nil)
         #expect(DiscardSplit.halves([], pageSize: page) == nil)
     }
+
+    @Test func onlyTheLargestVmasAreTaken() throws {
+        // 40 VMAs of 1000 pages and one of 30 000: the 32 largest (the big one and 31 others) are split;
+        // half of 61 000 pages falls 500 pages into the 31st small one, the big one goes to the second half.
+        var vmas = (0..<40).map { vma(0x10000000 + UInt64($0) * 0x1000000, pages: 1000, runs: [(0, 1000)]) }
+        vmas.append(vma(0x80000000, pages: 30000, runs: [(0, 30000)]))
+        let h = try #require(DiscardSplit.halves(vmas, pageSize: page))
+        #expect(h.first.count + h.second.count == DiscardSplit.maximumVmas + 1)  // the cut VMA counts twice
+        #expect(h.second.last == .init(start: 0x80000000, length: 30000 * page))
+        #expect(h.first.last == .init(start: 0x10000000 + 30 * 0x1000000, length: 500 * page))
+    }
 }
