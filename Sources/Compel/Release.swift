@@ -25,6 +25,8 @@ extension SeizedTask {
         let ordered = unheld.map { SeizedThread(tid: $0, wasStopped: false, regs: GeneralRegisters()) }
             + threads.filter { $0.tid != pid } + threads.filter { $0.tid == pid }
         for t in ordered where !t.detached {
+            // A task with little memory is gone within tens of microseconds: start with short naps.
+            var nap = 20_000
             while true {
                 var status: Int32 = 0
                 let r = csys_waitpid(t.tid, &status, CSYS_WALL | CSYS_WNOHANG)
@@ -34,8 +36,9 @@ extension SeizedTask {
                     if clock.now >= deadline {
                         throw CompelError(pid: t.tid, "wait for killed task", errno: .timedOut)
                     }
-                    var ts = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+                    var ts = timespec(tv_sec: 0, tv_nsec: nap)
                     nanosleep(&ts, nil)
+                    nap = min(nap * 2, 1_000_000)
                 }
             }
             t.detached = true
