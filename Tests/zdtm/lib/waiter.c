@@ -6,6 +6,7 @@
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 
 task_waiter_t *task_waiter_new(void)
@@ -83,4 +84,22 @@ void wait_in_vfork(pid_t pid)
 		kill(pid, SIGKILL);
 		fail("the parent %d is not waiting in vfork: wchan %s", pid, wchan);
 	}
+}
+
+void vfork_test_release(pid_t mid, int ready_fd, int go_fd, const char *what)
+{
+	if (ready_fd >= 0) {
+		char b;
+		if (read(ready_fd, &b, 1) != 1)
+			pr_perror("read ready");
+		close(ready_fd);
+	}
+	wait_in_vfork(mid);
+	test_daemon();
+	test_waitsig();
+	if (write(go_fd, "x", 1) != 1)
+		pr_perror("write");
+	int st;
+	if (waitpid(mid, &st, 0) != mid || !WIFEXITED(st) || WEXITSTATUS(st))
+		fail("%s: %#x", what, st);
 }

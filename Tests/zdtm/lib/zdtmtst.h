@@ -82,6 +82,11 @@ pid_t clone_started(int (*fn)(void *), unsigned long flags, volatile int *step);
 /* Waits until pid sleeps inside vfork()/clone(CLONE_VFORK) (its wchan reads kernel_clone); a parent that
  * never gets there within 5 s is killed and the test fails. */
 void wait_in_vfork(pid_t pid);
+/* The test's own side of a vfork test, around the checkpoint: reads one byte from ready_fd (skipped when
+ * it is -1) that the vfork child sends once it runs, waits in wait_in_vfork(mid), goes through
+ * test_daemon()/test_waitsig(), then writes one byte to go_fd so the child can finish; mid must then exit
+ * 0, else the test fails with `what` and mid's wait status. */
+void vfork_test_release(pid_t mid, int ready_fd, int go_fd, const char *what);
 /* Adds one step (for several processes checking in); wakes the waiters. */
 void task_waiter_add(task_waiter_t *w);
 

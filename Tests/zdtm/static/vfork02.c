@@ -62,17 +62,6 @@ int main(int argc, char **argv)
 	}
 	close(p[0]);
 	close(ready[1]);
-	char b;
-	if (read(ready[0], &b, 1) != 1)
-		pr_perror("read ready");
-	close(ready[0]);
-	wait_in_vfork(mid);
-	test_daemon();
-	test_waitsig();
-	if (write(p[1], "x", 1) != 1)
-		pr_perror("write");
-	int st;
-	if (waitpid(mid, &st, 0) != mid || !WIFEXITED(st) || WEXITSTATUS(st))
-		fail("the vfork parent found a difference after its child exited: %#x", st);
+	vfork_test_release(mid, ready[0], p[1], "the vfork parent found a difference after its child exited");
 	pass();
 }
