@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (CI runs exactly this): set up, build, unit tests, a bounded fuzz run of
-# the image reader, and the ZDTM suite in flavors h and ns.
+# the image reader, the ZDTM suite in flavors h and ns, and again in h with the release build of criu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -11,3 +11,6 @@ swift build --build-tests
 swift test --no-parallel
 bash scripts/fuzz-images.sh "${FUZZ_SECONDS:-60}"
 .build/debug/zdtm run -a -f h,ns -p 2 --keep-going
+# The binary users run: release, linked fully static (Package.swift). Same suite, flavor h.
+swift build -c release --static-swift-stdlib --product criu
+.build/debug/zdtm run --criu-bin .build/release/criu -a -f h -p 2 --keep-going
