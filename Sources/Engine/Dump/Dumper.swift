@@ -183,11 +183,12 @@ public struct Dumper {
         let regs = Self.resumeRegisters(t)
         let status = try Status.read(pid: pid)
         let stat = try Stat.read(pid: pid)
-        let smaps = try Smaps.read(pid: pid)
+        // Plain maps: no page walk. The VmFlags come from smaps, read while the pages are copied.
+        let vmas = try Maps.read(pid: pid)
         if status.seccompMode != 0 {
             throw EngineError("dump", pid: pid, reason: "seccomp mode \(status.seccompMode) is not supported yet")
         }
-        log.debug("Read /proc state of pid \(pid): \(smaps.count) VMAs")
+        log.debug("Read /proc state of pid \(pid): \(vmas.count) VMAs")
         let area = try task.createSharedArea(size: Remote.areaSize, executable: true)
         log.debug("Shared area at \(hex(area.remote))")
         let remote = Remote(task: task, area: area)
@@ -220,12 +221,11 @@ public struct Dumper {
         log.debug("Dumped \(fdinfo.count) fds, the task core and \(threadCores.count) other threads")
         try options.faults.check(.dumpAfterCore)
 
-        let plans = try MemoryPlanner.plan(pid: pid, smaps: smaps) { vma, flags in
+        var plans = try MemoryPlanner.plan(pid: pid, vmas: vmas) { vma, flags in
             vma.isMemfd ? try MemfdMapping.register(pid: pid, vma: vma, flags: flags, context: files)
                         : try files.registerPath(vma.path ?? "", flags: flags)
         }
-        var mm = try TaskDump.mm(pid: pid, reads: reads, stat: stat, plans: plans)
-        mm.exeFileID = try files.registerPath(try TaskLinks.exe(pid: pid), flags: UInt32(O_RDONLY))
+        let exeId = try files.registerPath(try TaskLinks.exe(pid: pid), flags: UInt32(O_RDONLY))
         var fs = FsEntry()
         fs.cwdID = try files.registerPath(try TaskLinks.cwd(pid: pid), flags: UInt32(O_RDONLY | O_DIRECTORY))
         fs.rootID = try files.registerPath(try TaskLinks.root(pid: pid), flags: UInt32(O_RDONLY | O_DIRECTORY))
@@ -234,6 +234,8 @@ public struct Dumper {
         // Nothing is injected from here on: put the task back as it was, so that a criu killed during the
         // long page copy leaves it running with its own signal mask and mappings (the kernel detaches it).
         try task.settle()
+        // After settle: smaps shows the mappings as they were before the injection.
+        let smaps = SmapsReader(pid: pid)
         let memStart = Clock.micros()
         let pagemapWriter = try dir.writer("pagemap-\(vpid).img", .pagemap)
         let pages = try PagesWriter(path: dir.track("pages-\(index).img"))
@@ -242,11 +244,15 @@ public struct Dumper {
                                    faults: options.faults).dump(sharesMm ? [] : plans, pagesId: index)
         try pagemapWriter.close()
         log.debug("Wrote \(mem.written) pages of pid \(pid) in \((Clock.micros() - memStart) / 1000) ms (\(mem.timing))")
+        try MemoryPlanner.applyFlags(&plans, smaps: try smaps.finish(), pid: pid)
+        var mm = try TaskDump.mm(pid: pid, reads: reads, stat: stat, plans: plans)
+        mm.exeFileID = exeId
         stats.pagesScanned += mem.scanned
         stats.pagesWritten += mem.written
-        if options.after == .kill && !sharesMm && memoryOf == nil,
-           let halves = DiscardSplit.halves(mem.discardable, pageSize: PagesWriter.pageSize) {
-            discards.halves[pid] = halves
+        if options.after == .kill && !sharesMm && memoryOf == nil {
+            let byStart = Dictionary(plans.map { ($0.vma.start, $0) }, uniquingKeysWith: { a, _ in a })
+            let discardable = mem.copied.filter { byStart[$0.start].map(DiscardSplit.mayDiscard) ?? false }
+            if let halves = DiscardSplit.halves(discardable, pageSize: PagesWriter.pageSize) { discards.halves[pid] = halves }
         }
         if let parent = memoryOf {
             let writer = try dir.writer("pagemap-\(parent.vpid).img", .pagemap)

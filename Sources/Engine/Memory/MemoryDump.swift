@@ -33,10 +33,10 @@ enum MemoryPlanner {
     ]
 
     /// Builds the plan for every VMA. `fileId` registers a mapped file and returns its id in files.img.
-    static func plan(pid: Int32, smaps: [SmapsEntry], fileId: (VMA, UInt32) throws -> UInt32) throws -> [VmaPlan] {
+    /// VMAs from plain maps have no VmFlags yet: `applyFlags` adds them from smaps before mm.img is written.
+    static func plan(pid: Int32, vmas: [VMA], fileId: (VMA, UInt32) throws -> UInt32) throws -> [VmaPlan] {
         var plans: [VmaPlan] = []
-        for s in smaps {
-            let vma = s.vma
+        for vma in vmas {
             var e = VmaEntry()
             e.start = vma.start
             e.end = vma.end
@@ -45,18 +45,7 @@ enum MemoryPlanner {
             e.prot = UInt32(vma.prot.rawValue)  // r=1 w=2 x=4, as PROT_*
             e.fd = -1
             var flags: UInt32 = vma.shared ? UInt32(MAP_SHARED) : UInt32(MAP_PRIVATE)
-            let mnemonics = Set(vma.flags?.mnemonics ?? [])
-            // hugetlbfs pages (MAP_HUGETLB, MFD_HUGETLB memfds) would come back as normal pages.
-            if mnemonics.contains("ht") {
-                throw EngineError("dump memory", pid: pid, path: vma.path,
-                                  reason: "hugetlb mapping at \(hex(vma.start)) is not supported yet")
-            }
-            if mnemonics.contains("gd") { flags |= mapGrowsdown }
-            if mnemonics.contains("lo") { flags |= mapLocked }
-            if mnemonics.contains("nr") { flags |= mapNoreserve }
-            var madv: UInt64 = 0
-            for (m, advice) in adviceByFlag where mnemonics.contains(m) { madv |= 1 << advice }
-            if madv != 0 { e.madv = madv }
+            try applyFlags(vma, pid: pid, flags: &flags, entry: &e)
             var filter: PageSource? = nil
             var status = VmaStatus.regular
 
@@ -92,6 +81,8 @@ enum MemoryPlanner {
                     throw EngineError("dump memory", pid: pid, path: path,
                                       reason: "SysV shared memory at \(hex(vma.start)) is not supported yet")
                 }
+                // MAP_HUGETLB without a file; its VmFlags ("ht") arrive only after the page copy.
+                if deleted && path == "/anon_hugepage" { throw hugetlbError(vma, pid: pid) }
                 if deleted && !vma.isMemfd {
                     throw EngineError("dump memory", pid: pid, path: path,
                                       reason: "mapping of a deleted file at \(hex(vma.start)) is not supported yet")
@@ -116,6 +107,42 @@ enum MemoryPlanner {
         }
         return plans
     }
+
+    /// Adds the VmFlags of `smaps` to plans made from plain maps. smaps is read after the injection is
+    /// undone, while the pages are copied (its page walk is most of reading /proc); a frozen task's
+    /// mappings cannot change meanwhile, so a different list is an error, not something to merge.
+    static func applyFlags(_ plans: inout [VmaPlan], smaps: [SmapsEntry], pid: Int32) throws {
+        guard smaps.count == plans.count,
+              zip(plans, smaps).allSatisfy({ $0.vma.start == $1.vma.start && $0.vma.end == $1.vma.end }) else {
+            throw EngineError("dump memory", pid: pid,
+                              reason: "its mappings changed while it was frozen (\(plans.count) VMAs in maps, \(smaps.count) in smaps)")
+        }
+        for i in plans.indices {
+            plans[i].vma.flags = smaps[i].vma.flags
+            var entry = plans[i].entry
+            var flags = entry.flags
+            try applyFlags(plans[i].vma, pid: pid, flags: &flags, entry: &entry)
+            entry.flags = flags
+            plans[i].entry = entry
+        }
+    }
+
+    private static func hugetlbError(_ vma: VMA, pid: Int32) -> EngineError {
+        EngineError("dump memory", pid: pid, path: vma.path, reason: "hugetlb mapping at \(hex(vma.start)) is not supported yet")
+    }
+
+    /// The mmap flags and madvise state that only VmFlags show; nothing when the VMA has none yet.
+    private static func applyFlags(_ vma: VMA, pid: Int32, flags: inout UInt32, entry e: inout VmaEntry) throws {
+        let mnemonics = Set(vma.flags?.mnemonics ?? [])
+        // hugetlbfs pages (MAP_HUGETLB, MFD_HUGETLB memfds) would come back as normal pages.
+        if mnemonics.contains("ht") { throw hugetlbError(vma, pid: pid) }
+        if mnemonics.contains("gd") { flags |= mapGrowsdown }
+        if mnemonics.contains("lo") { flags |= mapLocked }
+        if mnemonics.contains("nr") { flags |= mapNoreserve }
+        var madv: UInt64 = 0
+        for (m, advice) in adviceByFlag where mnemonics.contains(m) { madv |= 1 << advice }
+        if madv != 0 { e.madv = madv }
+    }
 }
 
 /// Writes pagemap-ID.img and pages-N.img for a task, VMA by VMA, in address order.
@@ -133,11 +160,11 @@ struct MemoryDumper {
         case shmem(path: String, fd: Int32, ranges: [(start: UInt64, nrPages: UInt64)])
     }
 
-    /// Returns how many pages were looked at and how many were written, and the present pages of the
-    /// private anonymous VMAs a kill may discard first (DiscardSplit). The pages are counted first, so
+    /// Returns how many pages were looked at and how many were written, and the present pages of each VMA
+    /// copied from the task (those a kill may discard first are picked from them, DiscardSplit). The pages are counted first, so
     /// that the image's blocks are allocated in one go before the copy (PagesWriter.reserve).
     /// `timing`: how long each step took, for the log.
-    func dump(_ plans: [VmaPlan], pagesId: UInt32) throws -> (scanned: UInt64, written: UInt64, discardable: [DiscardSplit.Vma],
+    func dump(_ plans: [VmaPlan], pagesId: UInt32) throws -> (scanned: UInt64, written: UInt64, copied: [DiscardSplit.Vma],
                                                               timing: String) {
         let t0 = Clock.micros()
         var head = PagemapHead()
@@ -183,11 +210,11 @@ struct MemoryDumper {
         }
         try pages.finish()
         let tCopy = Clock.micros()
-        let discardable = work.compactMap { w -> DiscardSplit.Vma? in
-            guard case .task(let present) = w.extents, DiscardSplit.mayDiscard(w.plan) else { return nil }
+        let copied = work.compactMap { w -> DiscardSplit.Vma? in
+            guard case .task(let present) = w.extents else { return nil }
             return DiscardSplit.Vma(start: w.plan.vma.start, end: w.plan.vma.end, present: present)
         }
-        return (scanned, pages.pagesWritten, discardable,
+        return (scanned, pages.pagesWritten, copied,
                 "scan \((tScan - t0) / 1000) ms, allocate \((tReserve - tScan) / 1000) ms, copy \((tCopy - tReserve) / 1000) ms")
     }
 

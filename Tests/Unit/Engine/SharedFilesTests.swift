@@ -78,7 +78,7 @@ import Images
         let shared = child.next(), priv = child.next()
         #expect(child.waitSleeping())
         let context = FileDumpContext(pid: child.pid)
-        let plans = try MemoryPlanner.plan(pid: child.pid, smaps: try Smaps.read(pid: child.pid)) { vma, flags in
+        let plans = try MemoryPlanner.plan(pid: child.pid, vmas: try Smaps.read(pid: child.pid).map(\.vma)) { vma, flags in
             vma.isMemfd ? try MemfdMapping.register(pid: child.pid, vma: vma, flags: flags, context: context)
                         : try context.registerPath(vma.path ?? "", flags: flags)
         }
