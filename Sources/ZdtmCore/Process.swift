@@ -140,10 +140,11 @@ public enum Proc {
         return true
     }
 
-    /// Waits until pid is gone (reaping it if it became our zombie).
+    /// Waits until pid is gone (reaping it if it became our zombie). Gone means reaped: a zombie still
+    /// holds its pid, and a restore that follows needs it free.
     static func waitGone(_ pid: pid_t, timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
-        while exists(pid) {
+        while exists(pid) || read("/proc/\(pid)/stat") != nil {
             if Date() > deadline { return false }
             usleep(5000)
         }

@@ -91,9 +91,11 @@ enum SharedMm {
     /// creds are already the dumped ones: with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (`privileged`) it
     /// passes set_tid; unprivileged it may not, and the pid comes from ns_last_pid instead (pid - 1,
     /// written at the clone3's syscall-entry stop; `presetLastPid` in a pid namespace of the tree's own,
-    /// where only held tasks could fork). A process elsewhere on the host that forks in between takes
-    /// the pid: that child is killed, the parent finishes its clone3 and reaps it, and the clone is tried
-    /// again, a few times before the restore fails naming the pid.
+    /// where only held tasks could fork). Another criu doing the same holds an flock on ns_last_pid from
+    /// its write to its clone, as we do (CRIU locks the file the same way), so two restores never take
+    /// each other's pid. Any other process on the host that forks in between takes the pid: that child
+    /// is killed, the parent finishes its clone3 and reaps it, and the clone is tried again, a few times
+    /// before the restore fails naming the pid.
     static func cloneVfork(_ r: Remote, pid: Int32, flags: UInt64, ownPidNs: Bool, privileged: Bool, trampoline: UInt64) throws -> SeizedTask {
         var args = csys_clone_args()
         args.flags = flags | UInt64(CSYS_CLONE_VM | CSYS_CLONE_VFORK)
@@ -111,6 +113,8 @@ enum SharedMm {
             attempt += 1
             let host: Int32
             do {
+                let lock = viaLastPid ? try lockLastPid() : -1
+                defer { if lock >= 0 { close(lock) } }
                 host = try r.task.injectVforkClone3(args: r.addr(0), size: UInt64(MemoryLayout<csys_clone_args>.size),
                                                     atEntry: viaLastPid ? { try writeLastPid(pid - 1) } : nil)
             } catch {
@@ -157,6 +161,20 @@ enum SharedMm {
     static func maySetTid(_ c: CredsEntry) -> Bool {
         let eff = (c.capEff.count > 0 ? UInt64(c.capEff[0]) : 0) | (c.capEff.count > 1 ? UInt64(c.capEff[1]) << 32 : 0)
         return eff & (1 << 21 | 1 << 40) != 0
+    }
+
+    /// An fd of ns_last_pid holding an exclusive flock, for the span from writing it to the clone that
+    /// uses it; closing the fd releases it.
+    static func lockLastPid() throws -> Int32 {
+        let fd = csys_open(lastPidPath, O_RDONLY | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw EngineError("open", path: lastPidPath, errno: .init(rawValue: errno)) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            let e = errno
+            close(fd)
+            throw EngineError("lock", path: lastPidPath, errno: .init(rawValue: e))
+        }
+        return fd
     }
 
     /// ns_last_pid of criu's own pid namespace.
