@@ -44,8 +44,9 @@ enum MemoryPlanner {
             e.shmid = 0
             e.prot = UInt32(vma.prot.rawValue)  // r=1 w=2 x=4, as PROT_*
             e.fd = -1
-            var flags: UInt32 = vma.shared ? UInt32(MAP_SHARED) : UInt32(MAP_PRIVATE)
-            try applyFlags(vma, pid: pid, flags: &flags, entry: &e)
+            let shown = try vmFlagFields(vma, pid: pid)
+            var flags: UInt32 = (vma.shared ? UInt32(MAP_SHARED) : UInt32(MAP_PRIVATE)) | shown.mapFlags
+            if shown.madv != 0 { e.madv = shown.madv }
             var filter: PageSource? = nil
             var status = VmaStatus.regular
 
@@ -119,11 +120,9 @@ enum MemoryPlanner {
         }
         for i in plans.indices {
             plans[i].vma.flags = smaps[i].vma.flags
-            var entry = plans[i].entry
-            var flags = entry.flags
-            try applyFlags(plans[i].vma, pid: pid, flags: &flags, entry: &entry)
-            entry.flags = flags
-            plans[i].entry = entry
+            let shown = try vmFlagFields(plans[i].vma, pid: pid)
+            plans[i].entry.flags |= shown.mapFlags
+            if shown.madv != 0 { plans[i].entry.madv = shown.madv }
         }
     }
 
@@ -131,17 +130,18 @@ enum MemoryPlanner {
         EngineError("dump memory", pid: pid, path: vma.path, reason: "hugetlb mapping at \(hex(vma.start)) is not supported yet")
     }
 
-    /// The mmap flags and madvise state that only VmFlags show; nothing when the VMA has none yet.
-    private static func applyFlags(_ vma: VMA, pid: Int32, flags: inout UInt32, entry e: inout VmaEntry) throws {
+    /// The mmap flags and madvise bits that only VmFlags show; none when the VMA has no VmFlags yet.
+    private static func vmFlagFields(_ vma: VMA, pid: Int32) throws -> (mapFlags: UInt32, madv: UInt64) {
         let mnemonics = Set(vma.flags?.mnemonics ?? [])
         // hugetlbfs pages (MAP_HUGETLB, MFD_HUGETLB memfds) would come back as normal pages.
         if mnemonics.contains("ht") { throw hugetlbError(vma, pid: pid) }
+        var flags: UInt32 = 0
         if mnemonics.contains("gd") { flags |= mapGrowsdown }
         if mnemonics.contains("lo") { flags |= mapLocked }
         if mnemonics.contains("nr") { flags |= mapNoreserve }
         var madv: UInt64 = 0
         for (m, advice) in adviceByFlag where mnemonics.contains(m) { madv |= 1 << advice }
-        if madv != 0 { e.madv = madv }
+        return (flags, madv)
     }
 }
 

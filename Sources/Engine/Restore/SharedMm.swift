@@ -116,7 +116,7 @@ enum SharedMm {
                 let lock = viaLastPid ? try lockLastPid() : -1
                 defer { if lock >= 0 { close(lock) } }
                 host = try r.task.injectVforkClone3(args: r.addr(0), size: UInt64(MemoryLayout<csys_clone_args>.size),
-                                                    atEntry: viaLastPid ? { try writeLastPid(pid - 1) } : nil)
+                                                    atEntry: viaLastPid ? { try writeLastPid(pid - 1, to: lock) } : nil)
             } catch {
                 throw EngineError.wrap(error, "clone3(CLONE_VFORK) of the child at pid \(pid)", pid: r.pid)
             }
@@ -163,10 +163,10 @@ enum SharedMm {
         return eff & (1 << 21 | 1 << 40) != 0
     }
 
-    /// An fd of ns_last_pid holding an exclusive flock, for the span from writing it to the clone that
-    /// uses it; closing the fd releases it.
+    /// An fd of ns_last_pid holding an exclusive flock, for the span from writing it (through this fd)
+    /// to the clone that uses it; closing the fd releases it.
     static func lockLastPid() throws -> Int32 {
-        let fd = csys_open(lastPidPath, O_RDONLY | O_CLOEXEC, 0)
+        let fd = csys_open(lastPidPath, O_WRONLY | O_CLOEXEC, 0)
         guard fd >= 0 else { throw EngineError("open", path: lastPidPath, errno: .init(rawValue: errno)) }
         while flock(fd, LOCK_EX) != 0 {
             if errno == EINTR { continue }
@@ -177,11 +177,8 @@ enum SharedMm {
         return fd
     }
 
-    /// ns_last_pid of criu's own pid namespace.
-    static func writeLastPid(_ v: Int32) throws {
-        let fd = csys_open(lastPidPath, O_WRONLY | O_CLOEXEC, 0)
-        guard fd >= 0 else { throw EngineError("open", path: lastPidPath, errno: .init(rawValue: errno)) }
-        defer { close(fd) }
+    /// ns_last_pid of criu's own pid namespace, through the fd `lockLastPid` returned.
+    static func writeLastPid(_ v: Int32, to fd: Int32) throws {
         let text = Array(String(v).utf8)
         guard write(fd, text, text.count) == text.count else { throw EngineError("write \(v)", path: lastPidPath, errno: .init(rawValue: errno)) }
     }
