@@ -77,6 +77,13 @@ PY
     wait $cpid 2>/dev/null
     local phase; phase=$(grep -v '^$' "$img/dump.log" 2>/dev/null | tail -n 1 | cut -c1-80)
     sleep 0.2
+    # A task that goes with criu (PTRACE_O_EXITKILL) may still be freeing its memory: give it time.
+    if grep -q "Freeing the memory of pid" "$img/dump.log" 2>/dev/null; then
+        for _ in $(seq 100); do
+            { [ ! -e /proc/$pid ] || grep -q '^State:.*[ZX]' /proc/$pid/status 2>/dev/null; } && break
+            sleep 0.1
+        done
+    fi
     local verdict=ok why=""
     if [ ! -e /proc/$pid ] || grep -q '^State:.*[ZX]' /proc/$pid/status; then
         # Past the point where the dump is complete, the task goes with criu.

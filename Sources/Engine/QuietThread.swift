@@ -2,7 +2,7 @@ import Glibc
 
 /// Starts a helper thread of criu with every signal blocked, so that signals (and the ptrace stops they
 /// bring) keep going to the main thread, the tracer; the caller's own mask is put back before this
-/// returns. The page writer and the smaps reader of a dump and the second UFFDIO_COPY thread of a restore
+/// returns. The page copy workers and the smaps reader of a dump and the second UFFDIO_COPY thread of a restore
 /// start this way.
 /// Returns pthread_create's error number (0: started).
 func startQuietThread(_ argument: UnsafeMutableRawPointer,

@@ -136,10 +136,12 @@ extension ImageWriter {
             + (wide ? 1 + Self.varintSize(nrPages) : 0)
         try appendEntry(size: size) { b in
             // Tags: field number << 3 | wire type 0 (varint).
-            b.append(1 << 3); Self.putVarint(vaddr, &b)
-            b.append(2 << 3); Self.putVarint(compat, &b)
-            b.append(4 << 3); Self.putVarint(UInt64(flags), &b)
-            if wide { b.append(5 << 3); Self.putVarint(nrPages, &b) }
+            var n = 0
+            b[n] = 1 << 3; n += 1; n += Self.putVarint(vaddr, b + n)
+            b[n] = 2 << 3; n += 1; n += Self.putVarint(compat, b + n)
+            b[n] = 4 << 3; n += 1; n += Self.putVarint(UInt64(flags), b + n)
+            if wide { b[n] = 5 << 3; n += 1; n += Self.putVarint(nrPages, b + n) }
+            return n
         }
     }
 
@@ -149,12 +151,15 @@ extension ImageWriter {
         return n
     }
 
-    static func putVarint(_ v: UInt64, _ b: inout [UInt8]) {
-        var x = v
+    /// Writes `v` as a varint at `b`; returns its length.
+    static func putVarint(_ v: UInt64, _ b: UnsafeMutablePointer<UInt8>) -> Int {
+        var x = v, n = 0
         while x >= 0x80 {
-            b.append(UInt8(truncatingIfNeeded: x) | 0x80)
+            b[n] = UInt8(truncatingIfNeeded: x) | 0x80
             x >>= 7
+            n += 1
         }
-        b.append(UInt8(x))
+        b[n] = UInt8(x)
+        return n + 1
     }
 }

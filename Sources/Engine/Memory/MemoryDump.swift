@@ -193,29 +193,39 @@ struct MemoryDumper {
         let tScan = Clock.micros()
         try pages.reserve(bytes: total * PagesWriter.pageSize)
         let tReserve = Clock.micros()
-        for (i, w) in work.enumerated() {
+        pages.expect(runs: work.reduce(0) { n, w in
+            switch w.extents {
+            case .task(let present): n + present.runs.count
+            case .shmem(_, _, let ranges): n + ranges.count
+            }
+        })
+        for w in work {
             switch w.extents {
             case .task(let present):
-                for run in present.runs {
-                    try entry(run.start, run.nrPages)
-                    try pages.copy(from: task, address: run.start, nrPages: run.nrPages)
-                }
+                for run in present.runs { pages.copy(from: task, address: run.start, nrPages: run.nrPages) }
             case .shmem(let path, let fd, let ranges):
-                for r in ranges {
-                    try entry(w.plan.vma.start + r.start - w.plan.vma.offset, r.nrPages)
-                    try pages.copy(fromFile: fd, offset: r.start, nrPages: r.nrPages, path: path)
+                for r in ranges { pages.copy(fromFile: fd, offset: r.start, nrPages: r.nrPages, path: path) }
+            }
+        }
+        let tList = Clock.micros()
+        // The entries, in the same order, are encoded while the helpers copy.
+        try pages.finish(alongside: {
+            for w in work {
+                switch w.extents {
+                case .task(let present):
+                    for run in present.runs { try entry(run.start, run.nrPages) }
+                case .shmem(_, _, let ranges):
+                    for r in ranges { try entry(w.plan.vma.start + r.start - w.plan.vma.offset, r.nrPages) }
                 }
             }
-            if i == work.count / 2 { try faults.check(.dumpMidMemory) }
-        }
-        try pages.finish()
+        }, midway: { try faults.check(.dumpMidMemory) })
         let tCopy = Clock.micros()
         let copied = work.compactMap { w -> DiscardSplit.Vma? in
             guard case .task(let present) = w.extents else { return nil }
             return DiscardSplit.Vma(start: w.plan.vma.start, end: w.plan.vma.end, present: present)
         }
         return (scanned, pages.pagesWritten, copied,
-                "scan \((tScan - t0) / 1000) ms, allocate \((tReserve - tScan) / 1000) ms, copy \((tCopy - tReserve) / 1000) ms")
+                "scan \((tScan - t0) / 1000) ms, allocate \((tReserve - tScan) / 1000) ms, list \((tList - tReserve) / 1000) ms, copy \((tCopy - tList) / 1000) ms: \(pages.copySummary))")
     }
 
     private func entry(_ vaddr: UInt64, _ nrPages: UInt64) throws {

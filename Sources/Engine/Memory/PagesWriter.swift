@@ -2,44 +2,40 @@ import Glibc
 import CSys
 import Compel
 
-/// Streams page contents from a task into a pages-N.img file. Runs of pages are gathered until a buffer
-/// is full, so that scattered pages (a sparse heap) cost one process_vm_readv per buffer, not per run; a
-/// WriterThread writes each filled buffer while the next one is read, so the two copies overlap. The
-/// buffers are the only copy we hold, whatever the size of the memory being dumped. `finish()` (or
-/// deinit) ends the writer thread.
+/// Writes the pages of a dump into one pages-N.img. `copy` only lists what goes where in the file;
+/// `finish` copies it all, on CopyWorkers: each worker reads a batch of up to 256 KiB (scattered pages
+/// of a sparse heap in one process_vm_readv) into its own buffer and writes it at the batch's own
+/// offset. A worker that writes what it has just read finds the bytes in its core's cache, which a
+/// separate writer thread did not: 31 against 45 ms for 102 MiB of single pages (docs/benchmarks.md).
+/// The buffers are the only copy held, whatever the size of the memory.
 final class PagesWriter {
     let path: String
     private let fd: Int32
-    private let writer: WriterThread
+    private let bufferBytes: Int
+    private let workers: Int
     private(set) var pagesWritten: UInt64 = 0
     /// Bytes allocated by `reserve`; the file is cut to what was written at `finish`.
     private var reserved: UInt64 = 0
-    /// Runs of the task read into the next buffer by the next flush, in order.
-    private var pending: [iovec] = []
-    private var pendingBytes = 0
-    private var pendingTask: SeizedTask?
-    /// process_vm_readv takes at most IOV_MAX (1024) remote ranges.
-    private static let maxRuns = 1024
+    private var segments: [CopySegment] = []
+    private var tasks: [SeizedTask] = []
+    private var sourcePaths: [Int32: String] = [:]
+    private var finished = false
+    /// For the log: how the last `finish` split the copy.
+    private(set) var copySummary = ""
     static let pageSize = UInt64(getpagesize())
-    private var bufferBytes: Int { writer.bufferBytes }
 
-    /// Buffer size and count: see docs/benchmarks.md for the measurements behind the defaults.
-    init(path: String, bufferBytes: Int = 256 << 10, slots: Int = 4) throws {
+    /// `workers`: how many threads copy at once, the caller's included; by default one per online CPU,
+    /// at most 4 (every write takes the file's lock, so more would mostly wait). Buffer size: see
+    /// docs/benchmarks.md.
+    init(path: String, bufferBytes: Int = 256 << 10, workers: Int? = nil) throws {
         self.path = path
+        self.bufferBytes = bufferBytes
+        self.workers = max(1, workers ?? min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 4))
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw EngineError("create pages image", path: path, errno: .init(rawValue: errno)) }
-        do {
-            writer = try WriterThread(fd: fd, path: path, slots: slots, bufferBytes: bufferBytes)
-        } catch {
-            close(fd)
-            throw error
-        }
     }
 
-    deinit {
-        writer.stop()
-        close(fd)
-    }
+    deinit { close(fd) }
 
     /// Allocates the image's blocks for `bytes` before the copy, on filesystems where that makes unwritten
     /// extents (ext4, xfs, btrfs): the writes then skip delayed allocation page by page (ext4: block
@@ -59,81 +55,73 @@ final class PagesWriter {
         }
     }
 
-    /// Queues `nrPages` pages starting at `address` of the task for the end of the file; `flush` writes them.
-    func copy(from task: SeizedTask, address: UInt64, nrPages: UInt64) throws {
-        if let t = pendingTask, t !== task { try flush() }
-        pendingTask = task
-        var addr = address
-        var left = nrPages * Self.pageSize
-        while left > 0 {
-            let room = bufferBytes - pendingBytes
-            if room == 0 || pending.count == Self.maxRuns {
-                try flush()
-                pendingTask = task
-                continue
-            }
-            let n = Int(min(left, UInt64(room)))
-            pending.append(iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(addr)), iov_len: n))
-            pendingBytes += n
-            addr += UInt64(n)
-            left -= UInt64(n)
-        }
+    /// Room for `count` more runs (from the pagemap scan): the list then grows once, not by doubling.
+    func expect(runs count: Int) { segments.reserveCapacity(segments.count + count) }
+
+    /// Puts `nrPages` pages starting at `address` of the task next in the file.
+    func copy(from task: SeizedTask, address: UInt64, nrPages: UInt64) {
+        guard nrPages > 0 else { return }
+        if tasks.last !== task { tasks.append(task) }
+        segments.append(CopySegment(source: Int32(tasks.count - 1), isFile: false, start: address,
+                                    bytes: Int(nrPages * Self.pageSize)))
         pagesWritten += nrPages
     }
 
-    /// Reads every queued run into a free buffer with one process_vm_readv and hands it to the writer. A
-    /// short read (a page process_vm_readv may not touch, e.g. PROT_NONE) falls back to Compel's reader run
-    /// by run.
-    func flush() throws {
-        guard let task = pendingTask, pendingBytes > 0 else { return }
-        let buffer = try writer.acquire()
-        var local = iovec(iov_base: buffer.baseAddress, iov_len: pendingBytes)
-        let done = pending.withUnsafeBufferPointer { csys_sys_process_vm_readv(task.pid, &local, 1, $0.baseAddress, UInt($0.count)) }
-        if done != pendingBytes {
-            var off = 0
-            for run in pending {
-                let addr = UInt64(UInt(bitPattern: run.iov_base))
-                do {
-                    try task.readMemory(at: addr, into: UnsafeMutableRawBufferPointer(rebasing: buffer[off..<(off + run.iov_len)]))
-                } catch {
-                    throw EngineError.wrap(error, "read pages at \(hex(addr))", pid: task.pid)
-                }
-                off += run.iov_len
-            }
-        }
-        writer.submit(pendingBytes)
-        pending.removeAll(keepingCapacity: true)
-        pendingBytes = 0
-        pendingTask = nil
+    /// Puts `nrPages` pages of a file (a shmem object) from `offset` next in the file; bytes past its end
+    /// come out as zeroes, as they read in the mapping.
+    func copy(fromFile src: Int32, offset: UInt64, nrPages: UInt64, path: String) {
+        guard nrPages > 0 else { return }
+        sourcePaths[src] = path
+        segments.append(CopySegment(source: src, isFile: true, start: offset, bytes: Int(nrPages * Self.pageSize)))
+        pagesWritten += nrPages
     }
 
-    /// Writes out what is queued and waits until the image holds every page; ends the writer thread.
-    func finish() throws {
-        try flush()
-        try writer.finish()
+    /// Copies everything listed and returns when the image holds every page, or throws the first error.
+    /// `alongside` runs on the caller's thread while the helpers start copying (the pagemap entries);
+    /// `midway` runs there once about half the batches are taken (fault injection). An error from either
+    /// stops the copy. No worker thread outlives this call.
+    func finish(alongside: () throws -> Void = {}, midway: () throws -> Void = {}) throws {
+        precondition(!finished)
+        finished = true
+        let batches = CopyBatch.cut(segments, bufferBytes: bufferBytes)
+        let job = CopyJob(fd: fd, segments: segments, batches: batches, pids: tasks.map(\.pid), bufferBytes: bufferBytes)
+        defer { job.release() }
+        let threads = try job.run(workers: workers, alongside: alongside, midway: midway)
+        let workers = job.stats.map { "\($0.batches) in \($0.wallMicros / 1000) ms, \($0.cpuMicros / 1000) on CPU" }
+        copySummary = "\(batches.count) batches on \(threads) threads (\(workers.joined(separator: "; "))), entries \(job.alongsideMicros / 1000) ms"
+
+        for k in batches.indices {
+            switch job.outcomes[k].kind {
+            case .done: break
+            case .unreadable: try copyByRuns(job, batches[k])
+            case .writeFailed: throw EngineError("write pages image", path: path, errno: .init(rawValue: job.outcomes[k].error))
+            case .readFailed:
+                let file = sourcePaths[segments[batches[k].first].source] ?? "shared memory"
+                throw EngineError("read shared memory", path: file, errno: .init(rawValue: job.outcomes[k].error))
+            case .notRun: preconditionFailure("batch \(k) of \(path) was never copied")
+            }
+        }
         let written = pagesWritten * Self.pageSize
         if reserved > written && ftruncate(fd, off_t(written)) != 0 {
             throw EngineError("truncate pages image", path: path, errno: .init(rawValue: errno))
         }
     }
 
-    /// Copies pages from a file (a shmem object) to the end of the image.
-    func copy(fromFile src: Int32, offset: UInt64, nrPages: UInt64, path: String) throws {
-        try flush()
-        var off = offset
-        var left = nrPages * Self.pageSize
-        while left > 0 {
-            let buffer = try writer.acquire()
-            let want = Int(min(left, UInt64(buffer.count)))
-            let n = pread(src, buffer.baseAddress, want, off_t(off))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw EngineError("read shared memory", path: path, errno: .init(rawValue: n < 0 ? errno : EIO)) }
-            // A short read past the end of the object leaves zeroes, as the pages read.
-            if n < want { memset(buffer.baseAddress! + n, 0, want - n) }
-            writer.submit(want)
-            off += UInt64(want)
-            left -= UInt64(want)
+    /// A batch that process_vm_readv could not read whole (a PROT_NONE page, say): run by run through
+    /// Compel's reader, which falls back to /proc/PID/mem; on this thread, the tracer's.
+    private func copyByRuns(_ job: CopyJob, _ batch: CopyBatch) throws {
+        let buffer = job.buffer(0)
+        var off = 0
+        try batch.forEachPiece(segments) { seg, start, bytes in
+            let task = tasks[Int(seg.source)]
+            do {
+                try task.readMemory(at: start, into: UnsafeMutableRawBufferPointer(start: buffer + off, count: bytes))
+            } catch {
+                throw EngineError.wrap(error, "read pages at \(hex(start))", pid: task.pid)
+            }
+            off += bytes
         }
-        pagesWritten += nrPages
+        let e = CopyJob.writeAll(fd, buffer, batch.bytes, at: batch.fileOffset)
+        if e != 0 { throw EngineError("write pages image", path: path, errno: .init(rawValue: e)) }
     }
 }

@@ -2,11 +2,10 @@ import Glibc
 
 /// Reads /proc/PID/smaps on a second thread. The kernel walks every present page of the task to print
 /// it (5-7 ms for 256 MiB, ~20 ms for 1 GiB), and the dump needs only its VmFlags, late: for mm.img. So
-/// the dump starts this once the injection is undone and copies the pages meanwhile, when the page
-/// writer leaves CPU time free.
+/// the dump starts this once the injection is undone and copies the pages meanwhile.
 ///
 /// Lifetime: the thread exists between `init` and `finish()` (or deinit, which joins it and drops the
-/// result): no thread outlives the memory dump, as with WriterThread. It blocks every signal and makes no
+/// result): no thread outlives the memory dump, as with CopyJob. It blocks every signal and makes no
 /// ptrace call; smaps of a task we hold only needs ptrace read access, which the caller already has.
 final class SmapsReader {
     /// What the thread fills in; it gets only this pointer.

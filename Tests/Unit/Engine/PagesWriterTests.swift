@@ -29,41 +29,63 @@ import Compel
         try #require(base != 0)
         #expect(child.waitSleeping())
         // (first page, count): single pages, a run longer than the buffer, the PROT_NONE page inside a run.
+        // Between them, pages of a file (2 of data, 1 past its end): batches of their own.
         let runs = [(0, 1), (2, 2), (5, 1), (10, 11), (38, 5), (63, 1)]
+        let fileAfterRun = 2
+        let source = TempFile(pages: 3, byte: 0xAB)
         let file = TempFile(pages: 0, byte: 0)
         let task = try SeizedTask.seize(child.pid, timeout: .seconds(10))
+        var midways = 0
         do {
-            let w = try PagesWriter(path: file.path, bufferBytes: 4 * testPageSize)
-            for (first, n) in runs {
-                try w.copy(from: task, address: base + UInt64(first * testPageSize), nrPages: UInt64(n))
+            let w = try PagesWriter(path: file.path, bufferBytes: 4 * testPageSize, workers: 2)
+            for (i, (first, n)) in runs.enumerated() {
+                w.copy(from: task, address: base + UInt64(first * testPageSize), nrPages: UInt64(n))
+                if i == fileAfterRun { w.copy(fromFile: source.fd, offset: UInt64(testPageSize), nrPages: 3, path: source.path) }
             }
-            try w.finish()
-            #expect(w.pagesWritten == UInt64(runs.reduce(0) { $0 + $1.1 }))
+            try w.finish { midways += 1 }
+            #expect(w.pagesWritten == UInt64(runs.reduce(0) { $0 + $1.1 } + 3))
         } catch {
             try? task.cure()
             throw error
         }
         try task.cure()
+        #expect(midways == 1)
 
-        let expected = runs.flatMap { (first, n) in (first..<(first + n)) }
+        // nil: a page of the file; it reads 0xAB within the file and zero past its end.
+        var expected: [(task: Int?, fill: UInt64)] = []
+        for (i, (first, n)) in runs.enumerated() {
+            expected += (first..<(first + n)).map { ($0, 0) }
+            if i == fileAfterRun { expected += [(nil, 0xABAB_ABAB_ABAB_ABAB), (nil, 0xABAB_ABAB_ABAB_ABAB), (nil, 0)] }
+        }
         var st = stat()
         #expect(stat(file.path, &st) == 0 && Int(st.st_size) == expected.count * testPageSize)
         let fd = open(file.path, O_RDONLY)
         defer { close(fd) }
         var buf = [UInt64](repeating: 0, count: testPageSize / 8)
-        for (i, pg) in expected.enumerated() {
+        for (i, page) in expected.enumerated() {
             let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, testPageSize, off_t(i * testPageSize)) }
             #expect(n == testPageSize)
-            let bad = (0..<buf.count).first { buf[$0] != Self.pattern(pg, $0) }
-            #expect(bad == nil, "page \(pg) (image page \(i)) differs at word \(bad ?? -1)")
+            let wrong = (0..<buf.count).first { w in buf[w] != (page.task.map { Self.pattern($0, w) } ?? page.fill) }
+            #expect(wrong == nil, "image page \(i) (\(page.task.map { "task page \($0)" } ?? "file page")) differs at word \(wrong ?? -1)")
         }
     }
 
-    /// A failed write in the writer thread reaches the caller as one error naming the image and errno, and
-    /// the thread still ends (finish returns instead of hanging); a second writer dropped without finish
-    /// joins its thread in deinit.
-    @Test func writeErrorComesBackFromTheWriterThread() throws {
-        let w = try PagesWriter(path: "/dev/full", bufferBytes: 2 * testPageSize, slots: 2)
+    /// An error from `midway` (the mid-memory fault) stops the copy and comes out of `finish` once the
+    /// helpers are joined.
+    @Test func midwayErrorStopsTheCopy() throws {
+        let source = TempFile(pages: 32, byte: 7)
+        let file = TempFile(pages: 0, byte: 0)
+        let w = try PagesWriter(path: file.path, bufferBytes: testPageSize, workers: 2)
+        w.copy(fromFile: source.fd, offset: 0, nrPages: 32, path: source.path)
+        struct Stop: Error {}
+        #expect(throws: Stop.self) { try w.finish { throw Stop() } }
+    }
+
+    /// A failed write in a helper thread reaches the caller as one error naming the image and errno, and
+    /// the threads still end (finish returns instead of hanging); a writer dropped without finish only
+    /// closes its file.
+    @Test func writeErrorComesBackFromTheWorkers() throws {
+        let w = try PagesWriter(path: "/dev/full", bufferBytes: 2 * testPageSize, workers: 2)
         let src = try #require(mmap(nil, 16 * testPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0))
         defer { munmap(src, 16 * testPageSize) }
         let shm = open("/proc/self/map_files/" + mapFilesName(src, 16 * testPageSize), O_RDONLY)
@@ -71,14 +93,14 @@ import Compel
         defer { close(shm) }
         var thrown: Error?
         do {
-            try w.copy(fromFile: shm, offset: 0, nrPages: 16, path: "shm")
+            w.copy(fromFile: shm, offset: 0, nrPages: 16, path: "shm")
             try w.finish()
         } catch {
             thrown = error
         }
         let text = "\(thrown.map { String(describing: $0) } ?? "no error")"
         #expect(text.contains("/dev/full") && text.contains("No space left"), "\(text)")
-        _ = try PagesWriter(path: "/dev/null", bufferBytes: testPageSize, slots: 3)
+        _ = try PagesWriter(path: "/dev/null", bufferBytes: testPageSize, workers: 3)
     }
 
     private func mapFilesName(_ p: UnsafeMutableRawPointer, _ len: Int) -> String {

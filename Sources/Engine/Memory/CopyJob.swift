@@ -1,0 +1,205 @@
+import Glibc
+import CSys
+import Synchronization
+
+/// The batches of one pages image, copied by the caller's thread and `workers - 1` helper threads. Each
+/// worker takes the next batch from a shared counter, so a worker slowed down (the smaps reader shares
+/// the CPUs) takes fewer; each has its own buffer and writes at the batch's own offset.
+///
+/// Lifetime: the helpers exist only inside `run`, which joins them before it returns or throws: the
+/// engine is single-threaded again before anything forks. They block every signal, so signals and
+/// ptrace stops still reach the main thread, the tracer, alone; they make no ptrace call (process_vm_readv
+/// needs only the access the tracer already has).
+///
+/// Sharing: segments and batches are read-only while workers run; each batch's outcome is written by the
+/// one worker that took it and read after the join.
+final class CopyJob {
+    enum Kind: UInt8 { case notRun, done, unreadable, writeFailed, readFailed }
+    struct Outcome {
+        var kind = Kind.notRun
+        var error: Int32 = 0
+    }
+
+    let fd: Int32
+    let segments: [CopySegment]
+    let batches: [CopyBatch]
+    let pids: [Int32]
+    let bufferBytes: Int
+    let outcomes: UnsafeMutablePointer<Outcome>
+    private var buffers: [UnsafeMutableRawPointer] = []
+    private var iovecs: [UnsafeMutablePointer<iovec>] = []
+    private let next = Atomic<Int>(0)
+    private let stopped = Atomic<Bool>(false)
+    /// For the log: what each worker did, and how long `alongside` took.
+    struct WorkerStats {
+        var batches = 0
+        var wallMicros: UInt64 = 0
+        var cpuMicros: UInt64 = 0
+    }
+    private(set) var stats: [WorkerStats] = []
+    private(set) var alongsideMicros: UInt64 = 0
+    private var statSlots: UnsafeMutablePointer<WorkerStats>?
+
+    private static func threadCPU() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+    }
+
+    init(fd: Int32, segments: [CopySegment], batches: [CopyBatch], pids: [Int32], bufferBytes: Int) {
+        self.fd = fd
+        self.segments = segments
+        self.batches = batches
+        self.pids = pids
+        self.bufferBytes = bufferBytes
+        outcomes = .allocate(capacity: max(batches.count, 1))
+        outcomes.initialize(repeating: Outcome(), count: max(batches.count, 1))
+    }
+
+    /// Frees the buffers; called once the outcomes are read.
+    func release() {
+        for b in buffers { b.deallocate() }
+        for v in iovecs { v.deallocate() }
+        buffers = []
+        iovecs = []
+        outcomes.deallocate()
+    }
+
+    /// Buffer of worker `w` (worker 0 is the caller).
+    func buffer(_ w: Int) -> UnsafeMutableRawPointer { buffers[w] }
+
+    /// Copies every batch; returns when all are done or the copy stopped at an error (see `outcomes`).
+    /// `alongside` runs on the caller's thread once the helpers are started, before it copies too.
+    /// Throws only what `alongside` or `midway` throws, after the helpers are joined. Returns how many
+    /// threads copied.
+    func run(workers: Int, alongside: () throws -> Void, midway: () throws -> Void) throws -> Int {
+        let count = batches.isEmpty ? 1 : min(workers, batches.count)
+        for _ in 0..<count {
+            buffers.append(.allocate(byteCount: bufferBytes, alignment: 4096))
+            iovecs.append(.allocate(capacity: CopyBatch.maxPieces))
+        }
+        let slots = UnsafeMutablePointer<WorkerStats>.allocate(capacity: count)
+        slots.initialize(repeating: WorkerStats(), count: count)
+        statSlots = slots
+        // Runs after the join below.
+        defer {
+            stats = Array(UnsafeBufferPointer(start: slots, count: count))
+            slots.deallocate()
+            statSlots = nil
+        }
+        var threads: [pthread_t] = []
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        for w in 1..<max(count, 1) {
+            let context = UnsafeMutablePointer<(UnsafeMutableRawPointer, Int)>.allocate(capacity: 1)
+            context.initialize(to: (me, w))
+            let (tid, r) = startQuietThread(UnsafeMutableRawPointer(context)) { ctx in
+                let c = ctx!.assumingMemoryBound(to: (UnsafeMutableRawPointer, Int).self)
+                let (job, w) = c.pointee
+                c.deallocate()
+                Unmanaged<CopyJob>.fromOpaque(job).takeUnretainedValue().work(w) { true }
+                return nil
+            }
+            // Without a helper the caller copies alone: slower, not wrong.
+            if r != 0 { context.deallocate(); break }
+            threads.append(tid)
+        }
+        defer { for t in threads { pthread_join(t, nil) } }
+        let t0 = Clock.micros()
+        do {
+            try alongside()
+            alongsideMicros = Clock.micros() - t0
+        } catch {
+            stopped.store(true, ordering: .relaxed)
+            throw error
+        }
+        var failure: Error?
+        var called = false
+        func check() -> Bool {
+            called = true
+            do { try midway() } catch { failure = error }
+            return failure == nil
+        }
+        work(0, midway: check)
+        // The helpers may have taken every batch past the middle.
+        if !called { _ = check() }
+        if let failure { throw failure }
+        return threads.count + 1
+    }
+
+    /// Takes batches until none is left or the copy stopped. `midway` runs once past half the batches
+    /// (helpers get one that does nothing); false stops the copy.
+    private func work(_ w: Int, midway: () -> Bool) {
+        let slot = statSlots! + w
+        let c0 = Self.threadCPU(), t0 = Clock.micros()
+        defer {
+            slot.pointee.wallMicros = Clock.micros() - t0
+            slot.pointee.cpuMicros = Self.threadCPU() - c0
+        }
+        let buffer = buffers[w]
+        let iov = iovecs[w]
+        var midwayDone = false
+        while !stopped.load(ordering: .relaxed) {
+            let k = next.add(1, ordering: .relaxed).oldValue
+            guard k < batches.count else { return }
+            if !midwayDone && k >= batches.count / 2 {
+                midwayDone = true
+                if !midway() {
+                    stopped.store(true, ordering: .relaxed)
+                    return
+                }
+            }
+            let outcome = copy(batches[k], buffer: buffer, iov: iov)
+            slot.pointee.batches += 1
+            outcomes[k] = outcome
+            if outcome.kind == .writeFailed || outcome.kind == .readFailed { stopped.store(true, ordering: .relaxed) }
+        }
+    }
+
+    private func copy(_ batch: CopyBatch, buffer: UnsafeMutableRawPointer, iov: UnsafeMutablePointer<iovec>) -> Outcome {
+        let seg = segments[batch.first]
+        if seg.isFile {
+            let e = Self.readAll(seg.source, buffer, batch.bytes, at: seg.start + UInt64(batch.skip))
+            if e != 0 { return Outcome(kind: .readFailed, error: e) }
+        } else {
+            var n = 0
+            batch.forEachPiece(segments) { _, start, bytes in
+                iov[n] = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(start)), iov_len: bytes)
+                n += 1
+            }
+            var local = iovec(iov_base: buffer, iov_len: batch.bytes)
+            let done = csys_sys_process_vm_readv(pids[Int(seg.source)], &local, 1, iov, UInt(n))
+            if done != batch.bytes { return Outcome(kind: .unreadable) }
+        }
+        let e = Self.writeAll(fd, buffer, batch.bytes, at: batch.fileOffset)
+        return e == 0 ? Outcome(kind: .done) : Outcome(kind: .writeFailed, error: e)
+    }
+
+    /// 0 or the errno of the failed write.
+    static func writeAll(_ fd: Int32, _ base: UnsafeMutableRawPointer, _ count: Int, at offset: UInt64) -> Int32 {
+        var off = 0
+        while off < count {
+            let n = pwrite(fd, base + off, count - off, off_t(offset) + off_t(off))
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return n < 0 ? errno : ENOSPC }
+            off += n
+        }
+        return 0
+    }
+
+    /// 0 or the errno of the failed read; bytes past the end of the file read as zeroes.
+    static func readAll(_ fd: Int32, _ base: UnsafeMutableRawPointer, _ count: Int, at offset: UInt64) -> Int32 {
+        var off = 0
+        while off < count {
+            let n = pread(fd, base + off, count - off, off_t(offset) + off_t(off))
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return errno }
+            if n == 0 {
+                if off == 0 { return EIO }
+                memset(base + off, 0, count - off)
+                break
+            }
+            off += n
+        }
+        return 0
+    }
+}
