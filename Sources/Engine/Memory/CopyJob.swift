@@ -56,12 +56,9 @@ final class CopyJob {
         outcomes.initialize(repeating: Outcome(), count: max(batches.count, 1))
     }
 
-    /// Frees the buffers; called once the outcomes are read.
-    func release() {
+    deinit {
         for b in buffers { b.deallocate() }
         for v in iovecs { v.deallocate() }
-        buffers = []
-        iovecs = []
         outcomes.deallocate()
     }
 
@@ -70,9 +67,10 @@ final class CopyJob {
 
     /// Copies every batch; returns when all are done or the copy stopped at an error (see `outcomes`).
     /// `alongside` runs on the caller's thread once the helpers are started, before it copies too.
-    /// Throws only what `alongside` or `midway` throws, after the helpers are joined. Returns how many
-    /// threads copied.
-    func run(workers: Int, alongside: () throws -> Void, midway: () throws -> Void) throws -> Int {
+    /// `midway` runs there once, when the caller takes a batch past the middle, or at the end if the
+    /// helpers took all of those (then late), but not after a failed batch: its error comes first.
+    /// Throws only what `alongside` or `midway` throws, after the helpers are joined.
+    func run(workers: Int, alongside: () throws -> Void, midway: () throws -> Void) throws {
         let count = batches.isEmpty ? 1 : min(workers, batches.count)
         for _ in 0..<count {
             buffers.append(.allocate(byteCount: bufferBytes, alignment: 4096))
@@ -81,13 +79,13 @@ final class CopyJob {
         let slots = UnsafeMutablePointer<WorkerStats>.allocate(capacity: count)
         slots.initialize(repeating: WorkerStats(), count: count)
         statSlots = slots
-        // Runs after the join below.
+        var threads: [pthread_t] = []
+        // Runs after the join below; the slots of helpers that did not start are dropped.
         defer {
-            stats = Array(UnsafeBufferPointer(start: slots, count: count))
+            stats = Array(UnsafeBufferPointer(start: slots, count: threads.count + 1))
             slots.deallocate()
             statSlots = nil
         }
-        var threads: [pthread_t] = []
         let me = Unmanaged.passUnretained(self).toOpaque()
         for w in 1..<max(count, 1) {
             let context = UnsafeMutablePointer<(UnsafeMutableRawPointer, Int)>.allocate(capacity: 1)
@@ -121,9 +119,8 @@ final class CopyJob {
         }
         work(0, midway: check)
         // The helpers may have taken every batch past the middle.
-        if !called { _ = check() }
+        if !called && !stopped.load(ordering: .relaxed) { _ = check() }
         if let failure { throw failure }
-        return threads.count + 1
     }
 
     /// Takes batches until none is left or the copy stopped. `midway` runs once past half the batches
@@ -131,9 +128,10 @@ final class CopyJob {
     private func work(_ w: Int, midway: () -> Bool) {
         let slot = statSlots! + w
         let c0 = Self.threadCPU(), t0 = Clock.micros()
+        // Counted locally: the slots of all workers share a cache line.
+        var taken = 0
         defer {
-            slot.pointee.wallMicros = Clock.micros() - t0
-            slot.pointee.cpuMicros = Self.threadCPU() - c0
+            slot.pointee = WorkerStats(batches: taken, wallMicros: Clock.micros() - t0, cpuMicros: Self.threadCPU() - c0)
         }
         let buffer = buffers[w]
         let iov = iovecs[w]
@@ -149,7 +147,7 @@ final class CopyJob {
                 }
             }
             let outcome = copy(batches[k], buffer: buffer, iov: iov)
-            slot.pointee.batches += 1
+            taken += 1
             outcomes[k] = outcome
             if outcome.kind == .writeFailed || outcome.kind == .readFailed { stopped.store(true, ordering: .relaxed) }
         }
@@ -186,7 +184,9 @@ final class CopyJob {
         return 0
     }
 
-    /// 0 or the errno of the failed read; bytes past the end of the file read as zeroes.
+    /// 0 or the errno of the failed read. A read that ends early leaves zeroes for the rest, as the
+    /// mapping reads past the object's end; one that finds nothing at all is EIO (the object shrank
+    /// under a range SEEK_DATA reported).
     static func readAll(_ fd: Int32, _ base: UnsafeMutableRawPointer, _ count: Int, at offset: UInt64) -> Int32 {
         var off = 0
         while off < count {

@@ -3,10 +3,11 @@ import CSys
 import Compel
 
 /// Writes the pages of a dump into one pages-N.img. `copy` only lists what goes where in the file;
-/// `finish` copies it all, on CopyWorkers: each worker reads a batch of up to 256 KiB (scattered pages
+/// `finish` copies it all in a CopyJob: each worker reads a batch of up to 256 KiB (scattered pages
 /// of a sparse heap in one process_vm_readv) into its own buffer and writes it at the batch's own
 /// offset. A worker that writes what it has just read finds the bytes in its core's cache, which a
-/// separate writer thread did not: 31 against 45 ms for 102 MiB of single pages (docs/benchmarks.md).
+/// separate writer thread did not: 30-36 against 43-47 ms for 102 MiB of single pages in a C model
+/// (docs/benchmarks.md, "Copy workers").
 /// The buffers are the only copy held, whatever the size of the memory.
 final class PagesWriter {
     let path: String
@@ -24,18 +25,25 @@ final class PagesWriter {
     private(set) var copySummary = ""
     static let pageSize = UInt64(getpagesize())
 
-    /// `workers`: how many threads copy at once, the caller's included; by default one per online CPU,
-    /// at most 4 (every write takes the file's lock, so more would mostly wait). Buffer size: see
-    /// docs/benchmarks.md.
+    /// `workers`: how many threads copy at once, the caller's included; by default one per CPU criu
+    /// may run on, at most 4 (every write takes the file's lock, so more would mostly wait). Buffer
+    /// size: see docs/benchmarks.md.
     init(path: String, bufferBytes: Int = 256 << 10, workers: Int? = nil) throws {
+        precondition(bufferBytes >= Int(Self.pageSize))
         self.path = path
         self.bufferBytes = bufferBytes
-        self.workers = max(1, workers ?? min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 4))
+        self.workers = max(1, workers ?? min(Self.usableCPUs(), 4))
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw EngineError("create pages image", path: path, errno: .init(rawValue: errno)) }
     }
 
     deinit { close(fd) }
+
+    /// CPUs in criu's affinity mask (a cpuset or taskset may give it fewer than are online).
+    private static func usableCPUs() -> Int {
+        guard let words = try? TaskProps.dumpAffinity(tid: 0) else { return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+        return max(1, words.reduce(0) { $0 + $1.nonzeroBitCount })
+    }
 
     /// Allocates the image's blocks for `bytes` before the copy, on filesystems where that makes unwritten
     /// extents (ext4, xfs, btrfs): the writes then skip delayed allocation page by page (ext4: block
@@ -60,6 +68,7 @@ final class PagesWriter {
 
     /// Puts `nrPages` pages starting at `address` of the task next in the file.
     func copy(from task: SeizedTask, address: UInt64, nrPages: UInt64) {
+        precondition(!finished)
         guard nrPages > 0 else { return }
         if tasks.last !== task { tasks.append(task) }
         segments.append(CopySegment(source: Int32(tasks.count - 1), isFile: false, start: address,
@@ -70,6 +79,7 @@ final class PagesWriter {
     /// Puts `nrPages` pages of a file (a shmem object) from `offset` next in the file; bytes past its end
     /// come out as zeroes, as they read in the mapping.
     func copy(fromFile src: Int32, offset: UInt64, nrPages: UInt64, path: String) {
+        precondition(!finished)
         guard nrPages > 0 else { return }
         sourcePaths[src] = path
         segments.append(CopySegment(source: src, isFile: true, start: offset, bytes: Int(nrPages * Self.pageSize)))
@@ -85,15 +95,15 @@ final class PagesWriter {
         finished = true
         let batches = CopyBatch.cut(segments, bufferBytes: bufferBytes)
         let job = CopyJob(fd: fd, segments: segments, batches: batches, pids: tasks.map(\.pid), bufferBytes: bufferBytes)
-        defer { job.release() }
-        let threads = try job.run(workers: workers, alongside: alongside, midway: midway)
+        try job.run(workers: workers, alongside: alongside, midway: midway)
         let workers = job.stats.map { "\($0.batches) in \($0.wallMicros / 1000) ms, \($0.cpuMicros / 1000) on CPU" }
-        copySummary = "\(batches.count) batches on \(threads) threads (\(workers.joined(separator: "; "))), entries \(job.alongsideMicros / 1000) ms"
+        copySummary = "\(batches.count) batches on \(job.stats.count) threads (\(workers.joined(separator: "; "))), entries \(job.alongsideMicros / 1000) ms"
 
+        // The first error wins; only then are unreadable batches worth reading again. A batch is left
+        // unrun only after an error in a batch before it (batches are taken in order).
         for k in batches.indices {
             switch job.outcomes[k].kind {
-            case .done: break
-            case .unreadable: try copyByRuns(job, batches[k])
+            case .done, .unreadable: break
             case .writeFailed: throw EngineError("write pages image", path: path, errno: .init(rawValue: job.outcomes[k].error))
             case .readFailed:
                 let file = sourcePaths[segments[batches[k].first].source] ?? "shared memory"
@@ -101,6 +111,7 @@ final class PagesWriter {
             case .notRun: preconditionFailure("batch \(k) of \(path) was never copied")
             }
         }
+        for k in batches.indices where job.outcomes[k].kind == .unreadable { try copyByRuns(job, batches[k]) }
         let written = pagesWritten * Self.pageSize
         if reserved > written && ftruncate(fd, off_t(written)) != 0 {
             throw EngineError("truncate pages image", path: path, errno: .init(rawValue: errno))
