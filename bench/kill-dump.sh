@@ -27,6 +27,10 @@ rm -rf "$dir"; mkdir -p "$dir/bin"
 gcc -O2 -o "$dir/bin/memhog" "$here/victims/memhog.c" || exit 1
 fails=0
 
+gone() {  # no such task, or only its zombie
+    [ ! -e /proc/$1 ] || grep -q '^State:.*[ZX]' /proc/$1/status 2>/dev/null
+}
+
 state() {  # what must not change: masks, mappings, fds, tracer
     local p=$1
     grep -E '^(SigBlk|SigIgn|SigCgt|TracerPid|State):' "/proc/$p/status" | grep -v '^State'
@@ -80,12 +84,12 @@ PY
     # A task that goes with criu (PTRACE_O_EXITKILL) may still be freeing its memory: give it time.
     if grep -q "Freeing the memory of pid" "$img/dump.log" 2>/dev/null; then
         for _ in $(seq 100); do
-            { [ ! -e /proc/$pid ] || grep -q '^State:.*[ZX]' /proc/$pid/status 2>/dev/null; } && break
+            gone $pid && break
             sleep 0.1
         done
     fi
     local verdict=ok why=""
-    if [ ! -e /proc/$pid ] || grep -q '^State:.*[ZX]' /proc/$pid/status; then
+    if gone $pid; then
         # Past the point where the dump is complete, the task goes with criu.
         if grep -q "Freeing the memory of pid" "$img/dump.log" 2>/dev/null; then
             why="task killed with criu, as after a complete dump"

@@ -335,9 +335,14 @@ public struct Dumper {
 }
 
 enum Clock {
-    static func micros() -> UInt64 {
+    static func micros() -> UInt64 { read(CLOCK_MONOTONIC) }
+
+    /// CPU time of the calling thread.
+    static func threadCPUMicros() -> UInt64 { read(CLOCK_THREAD_CPUTIME_ID) }
+
+    private static func read(_ clock: clockid_t) -> UInt64 {
         var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
+        clock_gettime(clock, &ts)
         return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
     }
 }

@@ -40,12 +40,6 @@ final class CopyJob {
     private(set) var alongsideMicros: UInt64 = 0
     private var statSlots: UnsafeMutablePointer<WorkerStats>?
 
-    private static func threadCPU() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
-    }
-
     init(fd: Int32, segments: [CopySegment], batches: [CopyBatch], pids: [Int32], bufferBytes: Int) {
         self.fd = fd
         self.segments = segments
@@ -87,7 +81,7 @@ final class CopyJob {
             statSlots = nil
         }
         let me = Unmanaged.passUnretained(self).toOpaque()
-        for w in 1..<max(count, 1) {
+        for w in 1..<count {
             let context = UnsafeMutablePointer<(UnsafeMutableRawPointer, Int)>.allocate(capacity: 1)
             context.initialize(to: (me, w))
             let (tid, r) = startQuietThread(UnsafeMutableRawPointer(context)) { ctx in
@@ -127,11 +121,11 @@ final class CopyJob {
     /// (helpers get one that does nothing); false stops the copy.
     private func work(_ w: Int, midway: () -> Bool) {
         let slot = statSlots! + w
-        let c0 = Self.threadCPU(), t0 = Clock.micros()
+        let c0 = Clock.threadCPUMicros(), t0 = Clock.micros()
         // Counted locally: the slots of all workers share a cache line.
         var taken = 0
         defer {
-            slot.pointee = WorkerStats(batches: taken, wallMicros: Clock.micros() - t0, cpuMicros: Self.threadCPU() - c0)
+            slot.pointee = WorkerStats(batches: taken, wallMicros: Clock.micros() - t0, cpuMicros: Clock.threadCPUMicros() - c0)
         }
         let buffer = buffers[w]
         let iov = iovecs[w]

@@ -173,7 +173,7 @@ struct MemoryDumper {
         var scanned: UInt64 = 0
         var work: [(plan: VmaPlan, extents: Extents)] = []
         defer { for w in work { if case .shmem(_, let fd, _) = w.extents { close(fd) } } }
-        var total: UInt64 = 0
+        var total: UInt64 = 0, runs = 0
         for plan in plans {
             guard let source = plan.pages else { continue }
             scanned += plan.vma.size / PagesWriter.pageSize
@@ -181,6 +181,7 @@ struct MemoryDumper {
             case .pagemap(let filter):
                 let present = try pagemap.present(start: plan.vma.start, end: plan.vma.end, filter: filter)
                 total += present.total
+                runs += present.runs.count
                 work.append((plan, .task(present)))
             case .shmem:
                 let (path, fd) = try openShmem(plan.vma)
@@ -188,17 +189,13 @@ struct MemoryDumper {
                 let ranges = try shmemRanges(fd, plan.vma, path: path)
                 work[work.count - 1].extents = .shmem(path: path, fd: fd, ranges: ranges)
                 total += ranges.reduce(0) { $0 + $1.nrPages }
+                runs += ranges.count
             }
         }
         let tScan = Clock.micros()
         try pages.reserve(bytes: total * PagesWriter.pageSize)
         let tReserve = Clock.micros()
-        pages.expect(runs: work.reduce(0) { n, w in
-            switch w.extents {
-            case .task(let present): n + present.runs.count
-            case .shmem(_, _, let ranges): n + ranges.count
-            }
-        })
+        pages.expect(runs: runs)
         for w in work {
             switch w.extents {
             case .task(let present):
