@@ -60,8 +60,8 @@ extension SeizedTask {
     /// The loop runs under PTRACE_CONT, not PTRACE_SYSCALL, so its syscalls cost no stops. Errors: a fault of
     /// the loop (the thread is put back, the faulting signal's handler and the mask restored), the task
     /// dying, `timeout`. If criu dies while a batch runs, the kernel detaches the thread inside the loop:
-    /// it finishes the table and then sleeps in pause() for good (the same hazard as a single injected
-    /// syscall, whose thread would run on from the vdso with our registers).
+    /// it finishes the table and then, with `selfHealing`, takes its way back (Lifeline.swift); without,
+    /// it sleeps for good.
     public func runBatch(_ calls: [RemoteCall], table: BatchTable, stopAtFirstError: Bool = false,
                          in thread: SeizedThread? = nil) throws -> [Int64] {
         let t = thread ?? mainThread
@@ -75,6 +75,8 @@ extension SeizedTask {
                               detail: "thread is inside syscall \(sc.number), which resumes from its restart_block; "
                                 + "syscall \(c.number) would overwrite it")
         }
+        try arm(t)
+        try takeHealOwnership(t)
         try quietSignals(t)
         t.touched = true
         var out: [Int64] = []
@@ -104,6 +106,14 @@ extension SeizedTask {
         b.storeBytes(of: stop ? 1 : 0, toByteOffset: BatchLayout.flags, as: UInt64.self)
         b.storeBytes(of: 0, toByteOffset: BatchLayout.done, as: UInt64.self)
         b.storeBytes(of: 0, toByteOffset: BatchLayout.completed, as: UInt64.self)
+        if let sp = t.lifeline?.entry, let path = healPath() {
+            try RobustOwner.hold(b.baseAddress! + BatchLayout.owner)
+            b.storeBytes(of: sp, toByteOffset: BatchLayout.healStack, as: UInt64.self)
+            b.storeBytes(of: path.restorer, toByteOffset: BatchLayout.restorer, as: UInt64.self)
+        } else {
+            RobustOwner.release(b.baseAddress! + BatchLayout.owner)
+            b.storeBytes(of: 0, toByteOffset: BatchLayout.owner, as: UInt32.self)
+        }
         for (k, c) in all.enumerated() {
             let e = BatchLayout.entries + BatchLayout.entrySize * k
             b.storeBytes(of: UInt64(c.number), toByteOffset: e, as: UInt64.self)
@@ -124,16 +134,17 @@ extension SeizedTask {
         let op = "run batch of \(calls.count) syscalls"
         do {
             try ptraceChecked(CSYS_PTRACE_CONT, t.tid, nil, nil, op)
+            onInjection?(.batchRunning)
             try waitForBatch(t, table: table, total: all.count, op: op)
             // The loop sleeps in pause(): the interrupt trap gives us the thread back.
             try stopRunaway(t)
         } catch let e as BatchFault {
             throw try recover(from: e, t, table: table, prefix: prefix.count, total: all.count, op: op)
         } catch {
-            try? setRegisters(tid: t.tid, t.resumeRegisters)
+            try? setRegisters(tid: t.tid, parkRegisters(t))
             throw error
         }
-        try setRegisters(tid: t.tid, t.resumeRegisters)
+        try setRegisters(tid: t.tid, parkRegisters(t))
         let done = Int(b.load(fromByteOffset: BatchLayout.completed, as: UInt64.self))
         guard done >= prefix.count else {
             throw CompelError(pid: t.tid, op, detail: "loop ended after \(done) of \(all.count) entries")
@@ -176,7 +187,7 @@ extension SeizedTask {
             }
             if clock.now >= deadline {
                 try stopRunaway(t)
-                try setRegisters(tid: t.tid, t.resumeRegisters)
+                try setRegisters(tid: t.tid, parkRegisters(t))
                 throw CompelError(pid: t.tid, op, errno: .timedOut, detail: "did not finish within \(timeout); interrupted it")
             }
         }
@@ -188,7 +199,7 @@ extension SeizedTask {
                          op: String) throws -> CompelError {
         let ran = Int(table.local.load(fromByteOffset: BatchLayout.completed, as: UInt64.self))
         var detail = "batch code faulted with signal \(f.signal) at rip 0x\(String(f.rip, radix: 16)) after \(ran) of \(total) entries"
-        try setRegisters(tid: t.tid, t.resumeRegisters)
+        try setRegisters(tid: t.tid, parkRegisters(t))
         try setSigmask(tid: t.tid, ~UInt64(0))
         if ran >= prefix, let k = Self.faultSignals.firstIndex(of: f.signal) {
             let saved = Array(table.local[(BatchLayout.savedActions + 32 * k)..<(BatchLayout.savedActions + 32 * (k + 1))])

@@ -3,8 +3,12 @@
 /// instruction preserves (rbx, r12, r13) and no stack, so it runs on whatever rsp the thread had.
 ///
 /// When the table is done it sets the done word, wakes the tracer's FUTEX_WAIT on it (a shared futex: the
-/// word is in a memfd mapped in both processes), and sleeps in pause() with every signal blocked until the
-/// tracer's PTRACE_INTERRUPT. No int3: a forced SIGTRAP would reset the handler of a blocked signal.
+/// word is in a memfd mapped in both processes), and sleeps with every signal blocked until the tracer's
+/// PTRACE_INTERRUPT. It sleeps on the owner word, which criu's robust futex list holds (RobustOwner.swift):
+/// if criu dies, the kernel marks it FUTEX_OWNER_DIED and wakes the loop, which then takes the thread's way
+/// back (rsp from the table, a jump to the restorer: Lifeline.swift). Without a way back the owner word
+/// is 0 and the sleep lasts until the interrupt. No int3: a forced SIGTRAP would reset the handler of a
+/// blocked signal.
 enum BatchCode {
     static let bytes: [UInt8] = [
         0x48, 0x89, 0xfb,                          // 00 mov rbx, rdi            ; the table
@@ -35,9 +39,18 @@ enum BatchCode {
         0xba, 0x01, 0x00, 0x00, 0x00,              // 66 mov edx, 1              ; one waiter
         0xb8, 0xca, 0x00, 0x00, 0x00,              // 6b mov eax, 202            ; futex
         0x0f, 0x05,                                // 70 syscall
-        0xb8, 0x22, 0x00, 0x00, 0x00,              // 72 sleep: mov eax, 34      ; pause
-        0x0f, 0x05,                                // 77 syscall
-        0xeb, 0xf7,                                // 79 jmp sleep
+        0xf0, 0x81, 0x4b, 0x20, 0x00, 0x00, 0x00, 0x80, // 72 lock or dword [rbx+0x20], FUTEX_WAITERS
+        0x8b, 0x53, 0x20,                          // 7a sleep: mov edx, [rbx+0x20] ; owner word
+        0xf7, 0xc2, 0x00, 0x00, 0x00, 0x40,        // 7d test edx, FUTEX_OWNER_DIED
+        0x75, 0x12,                                // 83 jnz back
+        0x48, 0x8d, 0x7b, 0x20,                    // 85 lea rdi, [rbx+0x20]
+        0x31, 0xf6,                                // 89 xor esi, esi            ; FUTEX_WAIT (shared)
+        0x45, 0x31, 0xd2,                          // 8b xor r10d, r10d          ; no timeout
+        0xb8, 0xca, 0x00, 0x00, 0x00,              // 8e mov eax, 202            ; futex
+        0x0f, 0x05,                                // 93 syscall
+        0xeb, 0xe3,                                // 95 jmp sleep
+        0x48, 0x8b, 0x63, 0x28,                    // 97 back: mov rsp, [rbx+0x28] ; the way back
+        0xff, 0x63, 0x30,                          // 9b jmp [rbx+0x30]          ; the restorer
     ]
 }
 
@@ -47,6 +60,9 @@ enum BatchLayout {
     static let flags = 8          // u64: bit 0, stop after the first entry whose result is an errno
     static let done = 16          // u32: set to 1 by the loop when it finished (the futex word)
     static let completed = 24     // u64: entries run so far, counted after each syscall
+    static let owner = 32         // u32: the robust futex word the loop sleeps on (0: no way back)
+    static let healStack = 40     // u64: rsp for the way back
+    static let restorer = 48      // u64: where the way back starts
     static let savedActions = 64  // 6 x 32 bytes: the fault signals' actions, read by the first entries
     static let entries = 256      // 64 bytes each: nr, 6 args, result
     static let entrySize = 64

@@ -74,7 +74,7 @@ extension SeizedTask {
         regs.eflags &= ~UInt64((1 << 8) | (1 << 10))  // TF off; DF clear, as the ABI requires at a call
         try setRegisters(tid: t.tid, regs)
         defer {
-            try? setRegisters(tid: t.tid, t.resumeRegisters)
+            try? setRegisters(tid: t.tid, parkRegisters(t))
             if let x = t.savedXsave { try? setXsave(tid: t.tid, x) }
         }
 

@@ -23,8 +23,10 @@ extension SeizedTask {
         for t in threads where !t.detached {
             attempt {
                 if let x = t.savedXsave { try setXsave(tid: t.tid, x) }
-                if t.touched { try setRegisters(tid: t.tid, t.resumeRegisters) }
+                // The mask first: a thread parked on its way back gets it back there too if criu dies now.
                 if let m = t.savedSigmask { try setSigmask(tid: t.tid, m) }
+                if t.touched { try setRegisters(tid: t.tid, t.resumeRegisters) }
+                try disarm(t)
             }
             for s in t.caughtSignals { _ = csys_tgkill(pid, t.tid, s) }
             if csys_ptrace(Int(CSYS_PTRACE_DETACH), t.tid, nil, nil) < 0 {

@@ -37,6 +37,8 @@ public struct MapEntry: Sendable, Equatable {
     public let executable: Bool
     public let shared: Bool
     public let path: String
+    /// Offset in the mapped file (0 for anonymous memory).
+    public var offset: UInt64 = 0
 }
 
 /// The task's mappings, from /proc/PID/maps.
@@ -51,7 +53,8 @@ public func readMaps(pid: pid_t) throws -> [MapEntry] {
         guard p.count >= 4 else { continue }
         let path = fields.count == 6 ? String(fields[5]).trimmingLeadingSpaces() : ""
         entries.append(MapEntry(start: s, end: e, readable: p[0] == UInt8(ascii: "r"), writable: p[1] == UInt8(ascii: "w"),
-                                executable: p[2] == UInt8(ascii: "x"), shared: p[3] == UInt8(ascii: "s"), path: path))
+                                executable: p[2] == UInt8(ascii: "x"), shared: p[3] == UInt8(ascii: "s"), path: path,
+                                offset: UInt64(fields[2], radix: 16) ?? 0))
     }
     return entries
 }

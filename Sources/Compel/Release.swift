@@ -57,8 +57,15 @@ extension SeizedTask {
     /// Forgets the mappings Compel added: the caller replaced the address space, so there is nothing of
     /// ours in it to unmap any more. Our side of each shared area is unmapped.
     public func forgetAddressSpace() {
-        sharedAreas.forEach { munmap($0.local, $0.size) }
+        for a in sharedAreas {
+            if let w = RobustOwner.holds(in: a.local, length: a.size) { RobustOwner.release(w) }
+            munmap(a.local, a.size)
+        }
         sharedAreas = []
+        threads.forEach { $0.lifeline = nil }
+        healOwner = nil
+        healClose = nil
+        healUnmap = nil
         addedMappings = []
         patchedSite = nil
         batchCode = nil

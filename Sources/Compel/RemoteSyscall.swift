@@ -29,6 +29,8 @@ extension SeizedTask {
                               detail: "thread is inside syscall \(sc.number), which resumes from its restart_block; "
                                 + "syscall \(number) would overwrite it")
         }
+        try arm(t)
+        try takeHealOwnership(t)
         try quietSignals(t)
         let site = try findSyscallSite()
         t.touched = true
@@ -39,21 +41,23 @@ extension SeizedTask {
         regs.rip = site
         let a = args + [UInt64](repeating: 0, count: 6 - args.count)
         regs.rdi = a[0]; regs.rsi = a[1]; regs.rdx = a[2]; regs.r10 = a[3]; regs.r8 = a[4]; regs.r9 = a[5]
+        if let sp = healStack(t) { regs.rsp = sp; regs.rbp = sp }
         try setRegisters(tid: t.tid, regs)
         do {
             try resume(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "syscall \(number): run to syscall entry")
             try ptraceChecked(CSYS_PTRACE_SYSCALL, t.tid, nil, nil, "syscall \(number): run")
         } catch {
-            try? setRegisters(tid: t.tid, t.resumeRegisters)
+            try? setRegisters(tid: t.tid, parkRegisters(t))
             throw error
         }
+        onInjection?(.syscallRunning(number))
     }
 
-    /// Waits for the syscall-exit stop of a call `startSyscall` began, puts the thread's registers back and
-    /// returns the kernel's raw result. `blocking`: wait in waitpid, without a timeout, for a call that
-    /// cannot block in the task.
+    /// Waits for the syscall-exit stop of a call `startSyscall` began, parks the thread (its own registers,
+    /// or its way back: Lifeline.swift) and returns the kernel's raw result. `blocking`: wait in waitpid,
+    /// without a timeout, for a call that cannot block in the task.
     func finishSyscall(_ number: Int, in t: SeizedThread, blocking: Bool = false) throws -> Int64 {
-        defer { try? setRegisters(tid: t.tid, t.resumeRegisters) }
+        defer { try? setRegisters(tid: t.tid, parkRegisters(t)) }
         try awaitStop(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "syscall \(number): run to syscall exit",
                       blocking: blocking)
         return Int64(bitPattern: try getRegisters(tid: t.tid).rax)
@@ -108,6 +112,10 @@ extension SeizedTask {
     /// bytes we write over the start of its first executable mapping (put back at cure).
     func findSyscallSite() throws -> UInt64 {
         if let s = syscallSite { return s }
+        if let h = healPath() {
+            syscallSite = h.site
+            return h.site
+        }
         let maps = try readMaps(pid: pid)
         if let vdso = maps.first(where: { $0.path == "[vdso]" }) {
             let bytes = try readMemory(at: vdso.start, count: Int(vdso.end - vdso.start))

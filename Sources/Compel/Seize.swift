@@ -27,6 +27,8 @@ public final class SeizedThread {
     var caughtSignals: [Int32] = []
     /// Set when cure finished with the thread or it vanished.
     var detached = false
+    /// The signal frames below its stack pointer that bring it back if criu dies (Lifeline.swift).
+    var lifeline: ThreadLifeline?
 
     /// What the thread was doing when we seized it.
     public enum PriorState: Equatable, Sendable {
@@ -72,6 +74,20 @@ public final class SeizedTask {
     var memFd: Int32 = -1
     var pidFd: Int32 = -1
     var cured = false
+
+    /// Make every thread that runs injected code able to return to its own state by itself if criu dies
+    /// meanwhile (Lifeline.swift). Off by default: a restore's tasks are killed on failure instead.
+    public var selfHealing = false
+    var healPathState: HealPathState = .unknown
+    /// What the way back undoes before the thread's own frame: our memfd's fd in the task, our area.
+    var healClose: UInt64?
+    var healUnmap: (addr: UInt64, length: UInt64)?
+    /// The one thread whose way back closes and unmaps (the one running our code last).
+    var healOwner: SeizedThread?
+    var unarmed: [(tid: pid_t, reason: String)] = []
+    var healMaps: [MapEntry] = []
+    /// Called at the moments of an injection a dying criu must be tested at (fault injection).
+    public var onInjection: ((InjectionEvent) -> Void)?
 
     /// The first thread, whose tid is the pid.
     public var mainThread: SeizedThread { threads.first(where: { $0.tid == pid }) ?? threads[0] }

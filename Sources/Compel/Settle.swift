@@ -2,7 +2,7 @@ import Glibc
 
 extension SeizedTask {
     /// Takes back what injection changed in the task while keeping it seized: shared areas and added mappings
-    /// unmapped, each thread's signal mask put back. Registers are already put back after every call.
+    /// unmapped, each thread's signal mask, registers and stack put back.
     ///
     /// Call it before a long phase that only reads the task from outside (process_vm_readv): if the tracer
     /// is killed then, the kernel detaches the task and it runs on as it was, instead of with every signal
@@ -15,6 +15,7 @@ extension SeizedTask {
                 try setSigmask(tid: t.tid, m)
                 t.savedSigmask = nil
             }
+            try disarm(t)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Compel
 import Glibc
 
 /// Fault injection for tests: `CRIU_FAULT=N` makes the step numbered N fail as if the kernel had refused it,
@@ -13,6 +14,15 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case dumpAfterFirstTask = 7
     /// the tree was checked for state shared across processes (CLONE_FILES/FS/SIGHAND/VM)
     case dumpAfterSharingCheck = 8
+    // dump: criu kills itself with SIGKILL, as a user might, while code of ours is in the task
+    /// the first injected syscall (the mmap of the shared area) is running
+    case dumpKillInSyscall = 11
+    /// the shared area's memfd is open in the task
+    case dumpKillMemfdOpen = 12
+    /// the batch loop runs or waits for the next batch
+    case dumpKillInBatch = 13
+    /// the task's state is read, every thread waits between injected calls
+    case dumpKillParked = 14
     // restore
     case restoreAfterRead = 101
     case restoreAfterFork = 102
@@ -42,6 +52,31 @@ public struct Faults: Sendable {
 
     public static func fromEnvironment() -> Faults {
         Faults(environment: getenv("CRIU_FAULT").map { String(cString: $0) })
+    }
+
+    /// Kills criu with SIGKILL at step `s` when it is the one asked for: nothing of criu's cleanup runs.
+    public func die(_ s: FaultStep, note: (String) -> Void) {
+        guard step == s.rawValue else { return }
+        note("CRIU_FAULT=\(s.rawValue) (\(s)): killing criu with SIGKILL")
+        _ = Glibc.kill(getpid(), SIGKILL)
+    }
+
+    /// The injection moments of the kill steps, for SeizedTask.onInjection (nil when none is asked for).
+    public func injectionKiller(note: @escaping (String) -> Void) -> ((InjectionEvent) -> Void)? {
+        let s: FaultStep
+        switch step {
+        case FaultStep.dumpKillInSyscall.rawValue: s = .dumpKillInSyscall
+        case FaultStep.dumpKillMemfdOpen.rawValue: s = .dumpKillMemfdOpen
+        case FaultStep.dumpKillInBatch.rawValue: s = .dumpKillInBatch
+        default: return nil
+        }
+        return { event in
+            switch (s, event) {
+            case (.dumpKillInSyscall, .syscallRunning), (.dumpKillMemfdOpen, .memfdOpen), (.dumpKillInBatch, .batchRunning):
+                self.die(s, note: note)
+            default: break
+            }
+        }
     }
 
     public func check(_ s: FaultStep) throws {

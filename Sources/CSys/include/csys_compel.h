@@ -1,6 +1,7 @@
 // Wrappers and constants Compel needs beyond the common CSys set.
 #ifndef CSYS_COMPEL_H
 #define CSYS_COMPEL_H
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
@@ -16,6 +17,12 @@
 #define CSYS_ERESTART_RESTARTBLOCK 516
 
 #define CSYS_NR_restart_syscall    219
+
+/// memmem(3), which string.h declares only under _GNU_SOURCE.
+void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);
+static inline const void *csys_memmem(const void *haystack, size_t hlen, const void *needle, size_t nlen) {
+    return memmem(haystack, hlen, needle, nlen);
+}
 
 /// CPUID with a sub-leaf; xsave component offsets and sizes live in leaf 0xD.
 static inline void csys_cpuid_count(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d) {

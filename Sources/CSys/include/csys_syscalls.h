@@ -91,6 +91,10 @@ static inline long csys_sys_get_robust_list(pid_t tid, uint64_t *head, uint64_t 
     return syscall(SYS_get_robust_list, tid, head, len);
 }
 
+static inline long csys_sys_set_robust_list(void *head, size_t len) {
+    return syscall(SYS_set_robust_list, head, len);
+}
+
 static inline int csys_sys_dup3(int oldfd, int newfd, int flags) {
     return (int)syscall(SYS_dup3, oldfd, newfd, flags);
 }

@@ -189,6 +189,12 @@ public struct Dumper {
             throw EngineError("dump", pid: pid, reason: "seccomp mode \(status.seccompMode) is not supported yet")
         }
         log.debug("Read /proc state of pid \(pid): \(vmas.count) VMAs")
+        // A criu that dies from here until settle() leaves every thread to find its own way back.
+        task.selfHealing = true
+        task.onInjection = options.faults.injectionKiller { [log] in log.error("\($0)") }
+        if let why = task.selfHealingUnavailable {
+            log.warning("pid \(pid): injected code cannot undo itself if criu dies mid-dump: \(why)")
+        }
         let area = try task.createSharedArea(size: Remote.areaSize, executable: true)
         log.debug("Shared area at \(hex(area.remote))")
         let remote = Remote(task: task, area: area)
@@ -219,6 +225,10 @@ public struct Dumper {
             }
         }
         log.debug("Dumped \(fdinfo.count) fds, the task core and \(threadCores.count) other threads")
+        for (tid, why) in task.unarmedThreads {
+            log.warning("thread \(tid): injected code cannot undo itself if criu dies mid-dump: \(why)")
+        }
+        options.faults.die(.dumpKillParked) { log.error("\($0)") }
         try options.faults.check(.dumpAfterCore)
 
         var plans = try MemoryPlanner.plan(pid: pid, vmas: vmas) { vma, flags in

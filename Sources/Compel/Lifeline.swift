@@ -1,0 +1,201 @@
+import CSys
+import Glibc
+import SystemPackage
+
+/// Moments of an injection at which a test kills criu (fault injection in the engine).
+public enum InjectionEvent: Sendable, Equatable {
+    /// The thread is inside an injected syscall (number).
+    case syscallRunning(Int)
+    /// The memfd of a new shared area is open in the task, not yet closed.
+    case memfdOpen
+    /// The batch loop runs its table or sleeps on its futex.
+    case batchRunning
+}
+
+enum HealPathState {
+    case unknown
+    case unavailable(String)
+    case available(HealPath)
+}
+
+/// A thread's way back: the frames below its stack pointer and the stack bytes they cover.
+struct ThreadLifeline {
+    let base: UInt64
+    let original: [UInt8]
+    /// The registers and mask the last frame returns to.
+    let final: GeneralRegisters
+    let mask: UInt64
+    /// rsp for the restorer: its rt_sigreturn takes frame 0.
+    var entry: UInt64 { HealFrames.frame(0, base: base) + 8 }
+}
+
+/// Self-healing injection. The kernel detaches a task whose tracer dies, and each thread runs on with the
+/// registers and signal mask it has at that moment. With `selfHealing`, that moment always leads back to
+/// the thread's own state:
+/// - between calls a thread waits at the task's rt_sigreturn restorer, rsp on its frames;
+/// - an injected syscall runs with rsp and rbp on the frames, and the vdso epilogue after it `ret`s into
+///   the restorer;
+/// - the batch loop sleeps on a robust futex that criu's death wakes, and then jumps to the restorer.
+/// Before the thread's own frame, the thread that ran our code last closes our memfd and unmaps our area.
+/// While criu lives it never lets a thread run into any of this: it takes each one back at a stop first.
+extension SeizedTask {
+    /// Why injection here cannot heal itself (nil: it can, or selfHealing is off).
+    public var selfHealingUnavailable: String? {
+        guard selfHealing else { return nil }
+        _ = healPath()
+        if case .unavailable(let why) = healPathState { return why }
+        return nil
+    }
+
+    /// Threads left without a way back, and why (no room on their stack, no XSAVE layout).
+    public var unarmedThreads: [(tid: pid_t, reason: String)] { unarmed }
+
+    func healPath() -> HealPath? {
+        guard selfHealing else { return nil }
+        if case .unknown = healPathState {
+            do { healPathState = try findHealPath() } catch { healPathState = .unavailable("\(error)") }
+        }
+        if case .available(let p) = healPathState { return p }
+        return nil
+    }
+
+    private func findHealPath() throws -> HealPathState {
+        let status = try readProcText("/proc/\(pid)/status", pid: pid)
+        if status.split(separator: "\n").contains(where: { $0.hasPrefix("x86_Thread_features:") && $0.contains("shstk") }) {
+            return .unavailable("the task runs with a shadow stack, which a return into the restorer would break")
+        }
+        let maps = try readMaps(pid: pid)
+        healMaps = maps
+        guard let vdso = maps.first(where: { $0.path == "[vdso]" }) else { return .unavailable("the task has no vdso") }
+        let code = try readMemory(at: vdso.start, count: Int(vdso.end - vdso.start))
+        var site: (UInt64, Int)?
+        for i in 0..<(code.count - 1) where code[i] == 0x0f && code[i + 1] == 0x05 {
+            if let pops = HealFrames.epiloguePops(code, syscallAt: i) {
+                site = (vdso.start + UInt64(i), pops)
+                break
+            }
+        }
+        guard let (s, pops) = site else { return .unavailable("no syscall in the vdso returns through the stack") }
+        guard let r = findRestorer(maps) else { return .unavailable("no rt_sigreturn restorer in the task's code") }
+        return .available(HealPath(site: s, pops: pops, restorer: r))
+    }
+
+    /// The first rt_sigreturn restorer in the task's executable file mappings, libc's first. Read from the
+    /// mapped files (/proc/PID/map_files), not the task's memory, which would fault its pages in.
+    private func findRestorer(_ maps: [MapEntry]) -> UInt64? {
+        let code = maps.filter { $0.executable && $0.path.hasPrefix("/") }
+        let isLibc = { (m: MapEntry) in m.path.contains("/libc.so") || m.path.contains("/libc-") }
+        for m in code.filter(isLibc) + code.filter({ !isLibc($0) }) {
+            let path = "/proc/\(pid)/map_files/\(String(m.start, radix: 16))-\(String(m.end, radix: 16))"
+            let fd = csys_open(path, O_RDONLY | O_CLOEXEC, 0)
+            if fd < 0 { continue }
+            defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, UInt64(st.st_size) > m.offset else { continue }
+            let len = Int(min(m.end - m.start, UInt64(st.st_size) - m.offset))
+            guard let p = mmap(nil, len, PROT_READ, MAP_PRIVATE, fd, off_t(m.offset)), p != MAP_FAILED else { continue }
+            defer { munmap(p, len) }
+            if let off = HealFrames.restorerOffset(in: UnsafeRawBufferPointer(start: p, count: len)) {
+                return m.start + UInt64(off)
+            }
+        }
+        return nil
+    }
+
+    /// Writes the thread's way back below its stack pointer, before anything of ours runs in it. A thread
+    /// whose stack has no room for it goes without (and is listed in `unarmedThreads`).
+    func arm(_ t: SeizedThread) throws {
+        guard t.lifeline == nil, !unarmed.contains(where: { $0.tid == t.tid }), let path = healPath() else { return }
+        func skip(_ why: String) { unarmed.append((t.tid, why)) }
+        guard let fp = HealFrames.fpstate(try getXsave(tid: t.tid).bytes, component: XsaveArea.component) else {
+            return skip("the kernel gave no XSAVE layout")
+        }
+        let size = UInt64(HealFrames.regionSize(fpstateSize: fp.count))
+        let rsp = t.resumeRegisters.rsp
+        guard rsp > size + 4096 else { return skip("stack pointer 0x\(String(rsp, radix: 16)) is too low") }
+        let top = (rsp - 128) & ~63
+        let base = (top - size) & ~63
+        // The maps read with the heal path: the task's threads cannot map anything while we hold them.
+        guard healMaps.contains(where: { $0.start <= base && top <= $0.end && rsp <= $0.end && $0.writable && !$0.shared }) else {
+            return skip("no room below the stack pointer 0x\(String(rsp, radix: 16)) in its mapping")
+        }
+        let original = try readMemory(at: base, count: Int(top - base))
+        var final = t.resumeRegisters
+        // rt_sigreturn resets the restart block: restart the interrupted call itself instead.
+        if let sc = t.interruptedSyscall, sc.usesRestartBlock { final.rax = UInt64(bitPattern: sc.number) }
+        final.orig_rax = UInt64.max
+        let life = ThreadLifeline(base: base, original: original, final: final, mask: try t.savedSigmask ?? getSigmask(tid: t.tid))
+        let frames = HealFrames.frames(base: base, path: path, steps: [], final: final, mask: life.mask)
+        try writeMemory(at: base, bytes: frames + fp)
+        t.lifeline = life
+        // Parked from now on: the mask is blocked next, and a death in between must not keep it so.
+        t.touched = true
+        try setRegisters(tid: t.tid, parkRegisters(t))
+    }
+
+    /// Makes `t`, about to run our code, the thread whose way back closes and unmaps. The new owner's
+    /// frames are written first: a death in between leaves two threads to unmap, never none.
+    func takeHealOwnership(_ t: SeizedThread) throws {
+        guard healOwner !== t, t.lifeline != nil else { return }
+        let old = healOwner
+        healOwner = t
+        try writeFrames(t)
+        if let o = old, !o.detached { try writeFrames(o) }
+    }
+
+    /// The memfd or area changed: rewrite the owner's frames.
+    func healStepsChanged() throws {
+        if let o = healOwner, !o.detached { try writeFrames(o) }
+    }
+
+    private func writeFrames(_ t: SeizedThread) throws {
+        guard let life = t.lifeline, let path = healPath() else { return }
+        var steps: [RemoteCall] = []
+        if t === healOwner {
+            if let fd = healClose { steps.append(RemoteCall(Int(SYS_close), fd)) }
+            if let m = healUnmap { steps.append(RemoteCall(Int(SYS_munmap), m.addr, m.length)) }
+        }
+        try writeMemory(at: life.base, bytes: HealFrames.frames(base: life.base, path: path, steps: steps, final: life.final, mask: life.mask))
+    }
+
+    /// The registers a thread waits with between our calls: at the restorer on its way back, if it has
+    /// one; else its own.
+    func parkRegisters(_ t: SeizedThread) -> GeneralRegisters {
+        guard let life = t.lifeline, let path = healPath() else { return t.resumeRegisters }
+        var r = t.resumeRegisters
+        r.rip = path.restorer
+        r.rsp = life.entry
+        r.orig_rax = UInt64.max
+        return r
+    }
+
+    /// rsp and rbp for a syscall at the site, so that its epilogue returns into the way back.
+    func healStack(_ t: SeizedThread) -> UInt64? {
+        guard let life = t.lifeline, let path = healPath() else { return nil }
+        return HealFrames.stack(toFrame: 0, base: life.base, pops: path.pops)
+    }
+
+    /// Takes the way back away: the thread's own registers, then the stack bytes it covered. Call it once
+    /// the thread's signal mask is its own again.
+    func disarm(_ t: SeizedThread) throws {
+        guard let life = t.lifeline else { return }
+        if !t.detached {
+            try setRegisters(tid: t.tid, t.resumeRegisters)
+            try writeMemory(at: life.base, bytes: life.original)
+        }
+        t.lifeline = nil
+        if healOwner === t { healOwner = nil }
+    }
+
+    /// A place for the shared area that the way back can unmap even if criu dies inside the mmap: a free
+    /// range below the highest gap that is not a stack's guard gap. nil without a way back.
+    func healAreaHint(length: UInt64) throws -> UInt64? {
+        guard healPath() != nil else { return nil }
+        let maps = try readMaps(pid: pid).filter { $0.end <= 0x7fff_ffff_f000 }.sorted { $0.start < $1.start }
+        for i in stride(from: maps.count - 1, to: 0, by: -1) where maps[i].path != "[stack]" {
+            let low = maps[i - 1].end, high = maps[i].start
+            if high > low && high - low >= length + 2 * pageSize { return high - pageSize - length }
+        }
+        return nil
+    }
+}
