@@ -136,7 +136,7 @@ extension SeizedTask {
             try ptraceChecked(CSYS_PTRACE_CONT, t.tid, nil, nil, op)
             onInjection?(.batchRunning)
             try waitForBatch(t, table: table, total: all.count, op: op)
-            // The loop sleeps in pause(): the interrupt trap gives us the thread back.
+            // The loop sleeps on its owner word: the interrupt trap gives us the thread back.
             try stopRunaway(t)
         } catch let e as BatchFault {
             throw try recover(from: e, t, table: table, prefix: prefix.count, total: all.count, op: op)

@@ -30,12 +30,12 @@ extension SeizedTask {
     public func discardMemory(_ first: [Span], _ second: [Span]) throws {
         let main = mainThread
         try checkHeld(main)
-        // From here a dying criu takes the task along (EXITKILL); a way back would also be unsafe for a
-        // helper cloned onto the main thread's stack.
-        for t in threads where !t.detached { try disarm(t) }
-        selfHealing = false
         let opts = Int(CSYS_PTRACE_O_TRACESYSGOOD) | Int(CSYS_PTRACE_O_TRACECLONE) | Int(CSYS_PTRACE_O_EXITKILL)
         try ptraceChecked(CSYS_PTRACE_SETOPTIONS, main.tid, nil, ptraceData(opts), "PTRACE_SETOPTIONS")
+        // From here a dying criu takes the task along; a way back would also be unsafe for a helper cloned
+        // onto the main thread's stack.
+        for t in threads where !t.detached { try disarm(t) }
+        selfHealing = false
         let helper: SeizedThread
         if let t = threads.first(where: { $0.tid != pid && !$0.detached }) {
             helper = t

@@ -118,8 +118,10 @@ enum HealFrames {
         if code[p] == 0xc9 || code[p] == 0x5d { pops = 1; p += 1 }  // leave / pop %rbp
         while p < code.count {
             if code[p] == 0xc3 { return pops }
-            if code[p] == 0x31, p + 1 < code.count, code[p + 1] >= 0xc0 { p += 2; continue }  // xor r32, r32
-            if code[p] & 0xf0 == 0x40, p + 2 < code.count, code[p + 1] == 0x31, code[p + 2] >= 0xc0 { p += 3; continue }
+            // xor r32, r32 (register operands, destination not %esp/%rsp: the ret needs the stack pointer)
+            if code[p] == 0x31, p + 1 < code.count, code[p + 1] >= 0xc0, code[p + 1] & 7 != 4 { p += 2; continue }
+            if code[p] & 0xf0 == 0x40, p + 2 < code.count, code[p + 1] == 0x31, code[p + 2] >= 0xc0,
+               code[p + 2] & 7 != 4 || code[p] & 1 != 0 { p += 3; continue }
             return nil
         }
         return nil

@@ -133,14 +133,31 @@ extension SeizedTask {
         try setRegisters(tid: t.tid, parkRegisters(t))
     }
 
-    /// Makes `t`, about to run our code, the thread whose way back closes and unmaps. The new owner's
-    /// frames are written first: a death in between leaves two threads to unmap, never none.
+    /// Makes `t`, about to run our code, the thread whose way back closes and unmaps: no other thread may
+    /// unmap the area while `t` may be inside it. The old owner loses its steps first: a death in between
+    /// leaves our area mapped, never unmapped twice (the second time perhaps over the task's own new
+    /// mapping). A thread without a way back owns nothing: then nobody unmaps.
     func takeHealOwnership(_ t: SeizedThread) throws {
-        guard healOwner !== t, t.lifeline != nil else { return }
+        guard selfHealing, healOwner !== t else { return }
         let old = healOwner
+        healOwner = nil
+        if let o = old, !o.detached { try writeFrames(o) }
+        guard t.lifeline != nil else { return }
         healOwner = t
         try writeFrames(t)
-        if let o = old, !o.detached { try writeFrames(o) }
+    }
+
+    /// A call that closes our memfd or unmaps our area runs from the moment its registers are set, even
+    /// if criu dies: take its step off the way back, which would otherwise run it a second time, perhaps
+    /// on a descriptor or range the task reused by then.
+    func dropStep(_ number: Int, _ args: [UInt64]) throws {
+        if number == Int(SYS_close), let fd = healClose, args.first == fd {
+            healClose = nil
+            try healStepsChanged()
+        } else if number == Int(SYS_munmap), let m = healUnmap, args.first == m.addr {
+            healUnmap = nil
+            try healStepsChanged()
+        }
     }
 
     /// The memfd or area changed: rewrite the owner's frames.
@@ -185,17 +202,5 @@ extension SeizedTask {
         }
         t.lifeline = nil
         if healOwner === t { healOwner = nil }
-    }
-
-    /// A place for the shared area that the way back can unmap even if criu dies inside the mmap: a free
-    /// range below the highest gap that is not a stack's guard gap. nil without a way back.
-    func healAreaHint(length: UInt64) throws -> UInt64? {
-        guard healPath() != nil else { return nil }
-        let maps = try readMaps(pid: pid).filter { $0.end <= 0x7fff_ffff_f000 }.sorted { $0.start < $1.start }
-        for i in stride(from: maps.count - 1, to: 0, by: -1) where maps[i].path != "[stack]" {
-            let low = maps[i - 1].end, high = maps[i].start
-            if high > low && high - low >= length + 2 * pageSize { return high - pageSize - length }
-        }
-        return nil
     }
 }

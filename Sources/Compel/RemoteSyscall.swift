@@ -32,7 +32,9 @@ extension SeizedTask {
         try arm(t)
         try takeHealOwnership(t)
         try quietSignals(t)
-        let site = try findSyscallSite()
+        // An armed thread must run at the site whose epilogue was checked, whatever site was cached before.
+        let site: UInt64
+        if t.lifeline != nil, let h = healPath() { site = h.site } else { site = try findSyscallSite() }
         t.touched = true
         var regs = t.resumeRegisters
         regs.rax = UInt64(number)
@@ -44,6 +46,7 @@ extension SeizedTask {
         if let sp = healStack(t) { regs.rsp = sp; regs.rbp = sp }
         try setRegisters(tid: t.tid, regs)
         do {
+            try dropStep(number, args)
             try resume(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "syscall \(number): run to syscall entry")
             try ptraceChecked(CSYS_PTRACE_SYSCALL, t.tid, nil, nil, "syscall \(number): run")
         } catch {

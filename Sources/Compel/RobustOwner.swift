@@ -13,6 +13,8 @@ final class RobustOwner {
     private let head: UnsafeMutableRawPointer
     private let previous: (head: UInt64, length: UInt64)
     let word: UnsafeMutableRawPointer
+    /// The thread whose list this is: the only one that can put glibc's list back.
+    private let holder = csys_sys_gettid()
 
     /// The word held now; a tracer holds one at a time (it runs one batch at a time).
     nonisolated(unsafe) private static var current: RobustOwner?
@@ -50,9 +52,12 @@ final class RobustOwner {
     static func release(_ word: UnsafeMutableRawPointer? = nil) {
         guard let c = current, word == nil || c.word == word else { return }
         c.word.storeBytes(of: 0, as: UInt32.self)
+        current = nil
+        // Another thread cannot put the holder's list back; the head then stays allocated, as the kernel
+        // still points at it.
+        guard csys_sys_gettid() == c.holder else { return }
         _ = csys_sys_set_robust_list(UnsafeMutableRawPointer(bitPattern: UInt(c.previous.head)), Int(c.previous.length))
         c.head.deallocate()
-        current = nil
     }
 
     /// Whether some word in [start, start + length) is held.

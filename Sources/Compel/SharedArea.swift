@@ -35,11 +35,11 @@ extension SeizedTask {
         return UInt64(bitPattern: r)
     }
 
-    /// Maps anonymous private memory in the task (at `address` exactly, when given and free); cure unmaps it.
-    public func mapRemote(length: Int, protection: Int32 = PROT_READ | PROT_WRITE, at address: UInt64? = nil) throws -> UInt64 {
+    /// Maps anonymous private memory in the task; cure unmaps it.
+    public func mapRemote(length: Int, protection: Int32 = PROT_READ | PROT_WRITE) throws -> UInt64 {
         let len = pageAlign(UInt64(length))
-        let flags = MAP_PRIVATE | MAP_ANONYMOUS | (address != nil ? CSYS_MAP_FIXED_NOREPLACE : 0)
-        let addr = try checkedSyscall("mmap", Int(SYS_mmap), address ?? 0, len, UInt64(protection), UInt64(flags), UInt64.max, 0)
+        let addr = try checkedSyscall("mmap", Int(SYS_mmap), 0, len, UInt64(protection),
+                                      UInt64(MAP_PRIVATE | MAP_ANONYMOUS), UInt64.max, 0)
         addedMappings.append((addr, len))
         return addr
     }
@@ -49,10 +49,6 @@ extension SeizedTask {
         guard let i = addedMappings.firstIndex(where: { $0.addr == addr }) else { return }
         let m = addedMappings.remove(at: i)
         try checkedSyscall("munmap", Int(SYS_munmap), m.addr, m.length)
-        if healUnmap?.addr == m.addr {
-            healUnmap = nil
-            try healStepsChanged()
-        }
     }
 
     /// Creates a shared area of at least `size` bytes. The memfd is created inside the task (so it works for
@@ -61,7 +57,13 @@ extension SeizedTask {
     /// it executable in the task too, for code we write here (the batch loop).
     public func createSharedArea(size: Int, executable: Bool = false) throws -> SharedArea {
         let len = pageAlign(UInt64(max(size, 1)))
-        let addr = try mapHealably(length: len)
+        let addr = try mapRemote(length: Int(len))
+        // From here the way back unmaps it. Not before: a gap chosen up front is where the task's own next
+        // mmap goes, and a criu dying in between would have the way back unmap that.
+        if healPath() != nil {
+            healUnmap = (addr, len)
+            try healStepsChanged()
+        }
         try writeMemory(at: addr, bytes: Array("compel-shared".utf8) + [0])
         let fd = try checkedSyscall("memfd_create", Int(SYS_memfd_create), addr, UInt64(CSYS_MFD_CLOEXEC))
         if healPath() != nil {
@@ -69,13 +71,7 @@ extension SeizedTask {
             try healStepsChanged()
         }
         onInjection?(.memfdOpen)
-        defer {
-            _ = try? syscall(Int(SYS_close), fd)
-            if healClose != nil {
-                healClose = nil
-                try? healStepsChanged()
-            }
-        }
+        defer { _ = try? syscall(Int(SYS_close), fd) }
         try checkedSyscall("ftruncate", Int(SYS_ftruncate), fd, len)
         let prot = PROT_READ | PROT_WRITE | (executable ? PROT_EXEC : 0)
         try checkedSyscall("mmap memfd", Int(SYS_mmap), addr, len, UInt64(prot), UInt64(MAP_SHARED | MAP_FIXED),
@@ -90,24 +86,6 @@ extension SeizedTask {
         let area = SharedArea(local: p, remote: addr, size: Int(len))
         sharedAreas.append(area)
         return area
-    }
-
-    /// The scratch mapping a shared area starts as. With self-healing it goes where the way back unmaps
-    /// before the mmap runs, so a criu dying inside the mmap leaves nothing either.
-    private func mapHealably(length: UInt64) throws -> UInt64 {
-        guard let hint = try healAreaHint(length: length) else { return try mapRemote(length: Int(length)) }
-        healUnmap = (hint, length)
-        let addr: UInt64
-        do {
-            addr = try mapRemote(length: Int(length), at: hint)
-        } catch let e as CompelError where e.errno == .fileExists {
-            healUnmap = nil
-            try healStepsChanged()
-            addr = try mapRemote(length: Int(length))
-            healUnmap = (addr, length)
-        }
-        try healStepsChanged()
-        return addr
     }
 
     /// Unmaps a shared area on both sides (cure does this for every area left).

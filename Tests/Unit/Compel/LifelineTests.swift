@@ -21,6 +21,9 @@ import Testing
         #expect(HealFrames.epiloguePops([0x0f, 0x05, 0x48, 0x8d, 0x65, 0xf0, 0x5b, 0xc3], syscallAt: 0) == nil)
         #expect(HealFrames.epiloguePops([0x0f, 0x05, 0x31, 0x10, 0xc3], syscallAt: 0) == nil)
         #expect(HealFrames.epiloguePops([0x0f, 0x05, 0xc9, 0x31, 0xd2], syscallAt: 0) == nil)
+        // xor %esp,%esp would lose the stack the ret needs; xor %r12d,%r12d (REX.B) is fine.
+        #expect(HealFrames.epiloguePops([0x0f, 0x05, 0xc9, 0x31, 0xe4, 0xc3], syscallAt: 0) == nil)
+        #expect(HealFrames.epiloguePops([0x0f, 0x05, 0xc9, 0x45, 0x31, 0xe4, 0xc3], syscallAt: 0) == 1)
     }
 
     @Test func restorerFoundByItsCode() {
@@ -206,6 +209,31 @@ import Testing
         }
         #expect(after == before)
         #expect((try? threadState(pid: v.pid, tid: v.pid)) == "S", "still in its pause()")
+    }
+
+    /// The steps on the way back follow what is really left: none once the area is gone, and a thread
+    /// without a way back owns no step, so no other thread unmaps the area under its batch.
+    @Test func stepsFollowTheAreaAndTheOwner() throws {
+        let v = try Victim(victimBin, ["threads", "2"])
+        _ = try v.readLine()
+        #expect(waitAsleep(v.pid))
+        let task = try SeizedTask.seize(v.pid)
+        task.selfHealing = true
+        let area = try task.createSharedArea(size: 16384, executable: true)
+        #expect(task.healUnmap?.addr == area.remote && task.healClose == nil)
+        #expect(task.healOwner === task.mainThread)
+        let other = try #require(task.threads.first { $0.tid != v.pid })
+        task.unarmed.append((other.tid, "test: no room"))
+        try task.syscall(Int(SYS_getppid), in: other)
+        #expect(other.lifeline == nil && task.healOwner == nil, "nobody unmaps while an unarmed thread uses the area")
+        try task.syscall(Int(SYS_getppid))
+        #expect(task.healOwner === task.mainThread)
+        try task.destroySharedArea(area)
+        #expect(task.healUnmap == nil)
+        try task.settle()
+        #expect(task.mainThread.lifeline == nil)
+        try task.cure()
+        #expect(sigBlk(v.pid) == "SigBlk:\t0000000000000000")
     }
 
     @Test func sleepRestartsInsteadOfFailing() throws {
