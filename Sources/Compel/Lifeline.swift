@@ -203,4 +203,16 @@ extension SeizedTask {
         t.lifeline = nil
         if healOwner === t { healOwner = nil }
     }
+
+    /// The middle of the largest gap in the task's address space (below the 47-bit user limit), page
+    /// aligned, with room for `length`; nil without one.
+    func healAreaAddress(length: UInt64) -> UInt64? {
+        let maps = healMaps.filter { $0.end <= 0x7fff_ffff_f000 }.sorted { $0.start < $1.start }
+        var best: (low: UInt64, high: UInt64)?
+        for (a, b) in zip(maps, maps.dropFirst()) where b.start > a.end {
+            if best == nil || b.start - a.end > best!.high - best!.low { best = (a.end, b.start) }
+        }
+        guard let g = best, g.high - g.low >= length + 4 * pageSize else { return nil }
+        return (g.low + (g.high - g.low) / 2) & ~(pageSize - 1)
+    }
 }

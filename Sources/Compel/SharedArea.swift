@@ -35,11 +35,11 @@ extension SeizedTask {
         return UInt64(bitPattern: r)
     }
 
-    /// Maps anonymous private memory in the task; cure unmaps it.
-    public func mapRemote(length: Int, protection: Int32 = PROT_READ | PROT_WRITE) throws -> UInt64 {
+    /// Maps anonymous private memory in the task (at `address` exactly, when given and free); cure unmaps it.
+    public func mapRemote(length: Int, protection: Int32 = PROT_READ | PROT_WRITE, at address: UInt64? = nil) throws -> UInt64 {
         let len = pageAlign(UInt64(length))
-        let addr = try checkedSyscall("mmap", Int(SYS_mmap), 0, len, UInt64(protection),
-                                      UInt64(MAP_PRIVATE | MAP_ANONYMOUS), UInt64.max, 0)
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | (address != nil ? CSYS_MAP_FIXED_NOREPLACE : 0)
+        let addr = try checkedSyscall("mmap", Int(SYS_mmap), address ?? 0, len, UInt64(protection), UInt64(flags), UInt64.max, 0)
         addedMappings.append((addr, len))
         return addr
     }
@@ -57,13 +57,7 @@ extension SeizedTask {
     /// it executable in the task too, for code we write here (the batch loop).
     public func createSharedArea(size: Int, executable: Bool = false) throws -> SharedArea {
         let len = pageAlign(UInt64(max(size, 1)))
-        let addr = try mapRemote(length: Int(len))
-        // From here the way back unmaps it. Not before: a gap chosen up front is where the task's own next
-        // mmap goes, and a criu dying in between would have the way back unmap that.
-        if healPath() != nil {
-            healUnmap = (addr, len)
-            try healStepsChanged()
-        }
+        let addr = try mapArea(length: len)
         try writeMemory(at: addr, bytes: Array("compel-shared".utf8) + [0])
         let fd = try checkedSyscall("memfd_create", Int(SYS_memfd_create), addr, UInt64(CSYS_MFD_CLOEXEC))
         if healPath() != nil {
@@ -86,6 +80,36 @@ extension SeizedTask {
         let area = SharedArea(local: p, remote: addr, size: Int(len))
         sharedAreas.append(area)
         return area
+    }
+
+    /// The scratch mapping a shared area starts as. With a way back, its unmap is on the way back before the
+    /// mmap runs, so a criu dying inside the mmap leaves nothing; the address is then the middle of the
+    /// task's largest gap, far from where its heap grows or its own next mmap goes (those could otherwise
+    /// take the range between the death and the unmap).
+    private func mapArea(length: UInt64) throws -> UInt64 {
+        guard healPath() != nil else { return try mapRemote(length: Int(length)) }
+        let hint = healAreaAddress(length: length)
+        if let hint {
+            healUnmap = (hint, length)
+            try healStepsChanged()
+        }
+        var addr: UInt64
+        do {
+            addr = try mapRemote(length: Int(length), at: hint)
+        } catch let e as CompelError where hint != nil && e.errno == .fileExists {
+            healUnmap = nil
+            try healStepsChanged()
+            addr = try mapRemote(length: Int(length))
+        } catch {
+            healUnmap = nil
+            try? healStepsChanged()
+            throw error
+        }
+        if healUnmap?.addr != addr {
+            healUnmap = (addr, length)
+            try healStepsChanged()
+        }
+        return addr
     }
 
     /// Unmaps a shared area on both sides (cure does this for every area left).

@@ -150,6 +150,9 @@
 #define CSYS_MFD_CLOEXEC               0x0001U
 #define CSYS_MFD_ALLOW_SEALING         0x0002U
 
+// mmap: fail with EEXIST instead of replacing a mapping
+#define CSYS_MAP_FIXED_NOREPLACE       0x100000
+
 // capabilities
 #define CSYS_CAP_CHECKPOINT_RESTORE    40
 #define CSYS_CAP_SYS_RESOURCE          24

@@ -86,6 +86,22 @@ import Testing
         #expect(HealFrames.frame(2, base: base) + UInt64(HealFrames.frameSize) <= base + UInt64(HealFrames.fpOffset))
     }
 
+    /// The area goes in the middle of the largest gap: far from the heap's growth and from where the
+    /// task's own next mmap lands, which could take the range between a death and the unmap.
+    @Test func areaAddressIsTheMiddleOfTheLargestGap() {
+        let task = SeizedTask(pid: 999_999, wasStopped: false, timeout: .seconds(1))
+        func m(_ s: UInt64, _ e: UInt64, _ p: String = "") -> MapEntry {
+            MapEntry(start: s, end: e, readable: true, writable: true, executable: false, shared: false, path: p)
+        }
+        task.healMaps = [m(0x5555_0000_0000, 0x5555_0002_1000, "[heap]"), m(0x7f00_0000_0000, 0x7f00_0010_0000),
+                         m(0x7f00_0020_0000, 0x7f00_0030_0000), m(0x7ffd_0000_0000, 0x7ffd_0002_1000, "[stack]"),
+                         m(0xffff_ffff_ff60_0000, 0xffff_ffff_ff60_1000, "[vsyscall]")]
+        let a = task.healAreaAddress(length: 16384)
+        #expect(a == (0x5555_0002_1000 + (0x7f00_0000_0000 - 0x5555_0002_1000) / 2) & ~0xfff)
+        task.healMaps = [m(0x1000, 0x3000), m(0x4000, 0x5000)]
+        #expect(task.healAreaAddress(length: 16384) == nil)
+    }
+
     // MARK: a tracer that dies
 
     /// What the kernel does when the tracer exits: every thread detached as it is, nothing put back.
