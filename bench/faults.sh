@@ -1,5 +1,5 @@
 #!/bin/bash
-# Fault injection on a tree of 3 processes x 3 threads: every dump fault (11-14: criu kills itself while its
+# Fault injection on a tree of 3 processes x 3 threads: every dump fault (11-15: criu kills itself while its
 # code is in a task) must leave the whole tree running untraced, every restore fault must leave no task
 # behind. Usage: bench/faults.sh [criu binary]
 set -u
@@ -21,7 +21,7 @@ check_untouched() { # root, expected count
   done
   [ $n -eq $2 ] || { echo "  $n threads left, want $2"; bad=1; }
 }
-for f in 1 2 3 4 5 6 7 11 12 13 14; do  # 11-14: criu SIGKILLs itself inside the task
+for f in 1 2 3 4 5 6 7 11 12 13 14 15; do  # 11-15: criu SIGKILLs itself inside the task
   pid=$("$work/tree" procs 3 2 251>&-)
   d="$work/d$f"; mkdir -p $d
   CRIU_FAULT=$f "$criu" dump -t $pid -D $d -o dump.log 251>&- 2>/dev/null && { echo "fault $f: dump succeeded"; bad=1; }

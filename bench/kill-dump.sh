@@ -52,7 +52,7 @@ trial() {
     CRIU_FAULT=$fault "$criu" dump -t "$pid" -D "$img" -o dump.log -v4 10>&- 251>&- 2>/dev/null &
     local cpid=$!
     if [ -n "$fault" ]; then
-        # criu kills itself at an exact moment of its injection (CRIU_FAULT 11-14, Sources/Engine/Faults.swift)
+        # criu kills itself at an exact moment of its injection (CRIU_FAULT 11-15, Sources/Engine/Faults.swift)
         wait $cpid 2>/dev/null
     elif [ "$when" = discard ]; then
         for _ in $(seq 4000); do
@@ -103,7 +103,7 @@ trial() {
     rm -rf "$img"
 }
 
-for w in 0.002 0.005 0.008 0.01 0.012 0.015 0.02 0.03 0.05 0.08 fault:11 fault:12 fault:13 fault:14 pages discard; do
+for w in 0.002 0.005 0.008 0.01 0.012 0.015 0.02 0.03 0.05 0.08 fault:11 fault:12 fault:13 fault:14 fault:15 pages discard; do
     trial $w
 done
 echo "$fails failure(s)"

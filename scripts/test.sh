@@ -11,8 +11,8 @@ swift build --build-tests
 swift test --no-parallel
 bash scripts/fuzz-images.sh "${FUZZ_SECONDS:-60}"
 .build/debug/zdtm run -a -f h,ns -p 2 --keep-going
-# criu SIGKILLed at four moments of its injection (CRIU_FAULT 11-14): each task must come back by itself.
-for f in 11 12 13 14; do
+# criu SIGKILLed at five moments of its injection (CRIU_FAULT 11-15): each task must come back by itself.
+for f in 11 12 13 14 15; do
     .build/debug/zdtm run -t fpu00 -t avx00 -t sigpending00 -t sigaltstack00 -t maps00 -t pthread00 \
         -t pthread_sig00 -t sleeping01 -t write_read00 -t file_locks00 -t fork00 \
         -t clone_files00 -f h,ns -p 2 --keep-going --fault "$f"

@@ -114,7 +114,13 @@ extension SeizedTask {
         let rsp = t.resumeRegisters.rsp
         guard rsp > size + 4096 else { return skip("stack pointer 0x\(String(rsp, radix: 16)) is too low") }
         let top = (rsp - 128) & ~63
-        let base = (top - size) & ~63
+        var base = (top - size) & ~63
+        // The frames within one page: a rewrite (process_vm_writev) is then never cut in two by criu's
+        // death, which can stop it only between pages, leaving old and new frames chained together.
+        let framesLength = UInt64(HealFrames.fpOffset)
+        if base / pageSize != (base + framesLength - 1) / pageSize {
+            base = ((base + framesLength - 1) / pageSize * pageSize - framesLength) & ~63
+        }
         // The maps read with the heal path: the task's threads cannot map anything while we hold them.
         guard healMaps.contains(where: { $0.start <= base && top <= $0.end && rsp <= $0.end && $0.writable && !$0.shared }) else {
             return skip("no room below the stack pointer 0x\(String(rsp, radix: 16)) in its mapping")

@@ -19,9 +19,16 @@ extension SeizedTask {
         return try finishSyscall(number, in: t)
     }
 
+    /// A syscall whose epilogue, should criu die before the exit stop is handled, returns through
+    /// `stack` (rsp and rbp) instead of the thread's way back.
+    func syscall(_ number: Int, args: [UInt64], in t: SeizedThread, returningTo stack: UInt64) throws -> Int64 {
+        try startSyscall(number, args: args, in: t, returnStack: stack)
+        return try finishSyscall(number, in: t)
+    }
+
     /// Sets the thread up for the call and lets it run into the kernel; `finishSyscall` collects the result.
     /// Between the two the thread runs on its own, so calls in different threads can overlap.
-    func startSyscall(_ number: Int, args: [UInt64], in t: SeizedThread) throws {
+    func startSyscall(_ number: Int, args: [UInt64], in t: SeizedThread, returnStack: UInt64? = nil) throws {
         precondition(args.count <= 6, "a syscall takes at most 6 arguments")
         try checkHeld(t)
         if let sc = t.interruptedSyscall, sc.usesRestartBlock, Self.clobbersRestartBlock(number) {
@@ -43,7 +50,7 @@ extension SeizedTask {
         regs.rip = site
         let a = args + [UInt64](repeating: 0, count: 6 - args.count)
         regs.rdi = a[0]; regs.rsi = a[1]; regs.rdx = a[2]; regs.r10 = a[3]; regs.r8 = a[4]; regs.r9 = a[5]
-        if let sp = healStack(t) { regs.rsp = sp; regs.rbp = sp }
+        if let sp = returnStack ?? healStack(t) { regs.rsp = sp; regs.rbp = sp }
         try setRegisters(tid: t.tid, regs)
         do {
             try dropStep(number, args)

@@ -59,7 +59,7 @@ extension SeizedTask {
         let len = pageAlign(UInt64(max(size, 1)))
         let addr = try mapArea(length: len)
         try writeMemory(at: addr, bytes: Array("compel-shared".utf8) + [0])
-        let fd = try checkedSyscall("memfd_create", Int(SYS_memfd_create), addr, UInt64(CSYS_MFD_CLOEXEC))
+        let fd = try createMemfd(name: addr, scratch: addr)
         if healPath() != nil {
             healClose = fd
             try healStepsChanged()
@@ -89,17 +89,18 @@ extension SeizedTask {
     private func mapArea(length: UInt64) throws -> UInt64 {
         guard healPath() != nil else { return try mapRemote(length: Int(length)) }
         let hint = healAreaAddress(length: length)
+        let rwx = PROT_READ | PROT_WRITE | PROT_EXEC  // it holds createMemfd's stub
         if let hint {
             healUnmap = (hint, length)
             try healStepsChanged()
         }
         var addr: UInt64
         do {
-            addr = try mapRemote(length: Int(length), at: hint)
+            addr = try mapRemote(length: Int(length), protection: rwx, at: hint)
         } catch let e as CompelError where hint != nil && e.errno == .fileExists {
             healUnmap = nil
             try healStepsChanged()
-            addr = try mapRemote(length: Int(length))
+            addr = try mapRemote(length: Int(length), protection: rwx)
         } catch {
             healUnmap = nil
             try? healStepsChanged()
@@ -110,6 +111,32 @@ extension SeizedTask {
             try healStepsChanged()
         }
         return addr
+    }
+
+    /// memfd_create in the task. With a way back, the call returns, should criu die before it has written
+    /// the descriptor's close into the way back, into a stub in the (executable) scratch mapping that
+    /// closes the descriptor (rax, which the vdso epilogue keeps) and then takes the way back.
+    private func createMemfd(name: UInt64, scratch: UInt64) throws -> UInt64 {
+        let t = mainThread
+        guard let path = healPath(), let way = healStack(t), healOwner === t else {
+            return try checkedSyscall("memfd_create", Int(SYS_memfd_create), name, UInt64(CSYS_MFD_CLOEXEC))
+        }
+        let stub = scratch + 128, ret = scratch + 64
+        func le(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
+        let code: [UInt8] = [0x48, 0x89, 0xc7,                    // mov %rax, %rdi   ; the descriptor
+                             0xb8, 0x03, 0x00, 0x00, 0x00]        // mov $3, %eax     ; close
+            + [0x48, 0xbd] + le(way)                              // movabs $way, %rbp
+            + [0x48, 0x89, 0xec]                                  // mov %rbp, %rsp
+            + [0x49, 0xbb] + le(path.site)                        // movabs $site, %r11
+            + [0x41, 0xff, 0xe3]                                  // jmp *%r11        ; syscall, epilogue, restorer
+        // The epilogue's ret takes [rsp] or [rsp+8] (after a leave): the stub's address in both.
+        try writeMemory(at: ret, bytes: le(stub) + le(stub))
+        try writeMemory(at: stub, bytes: code)
+        let r = try syscall(Int(SYS_memfd_create), args: [name, UInt64(CSYS_MFD_CLOEXEC)], in: t, returningTo: ret)
+        if r < 0 && r >= -4095 {
+            throw CompelError(pid: t.tid, "injected memfd_create", errno: Errno(rawValue: Int32(-r)))
+        }
+        return UInt64(r)
     }
 
     /// Unmaps a shared area on both sides (cure does this for every area left).

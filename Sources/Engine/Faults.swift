@@ -1,3 +1,4 @@
+import CSys
 import Compel
 import Glibc
 
@@ -23,6 +24,8 @@ public enum FaultStep: Int, CaseIterable, Sendable {
     case dumpKillInBatch = 13
     /// the task's state is read, every thread waits between injected calls
     case dumpKillParked = 14
+    /// the memfd_create of the shared area is running: its descriptor is not yet on the way back
+    case dumpKillCreatingMemfd = 15
     // restore
     case restoreAfterRead = 101
     case restoreAfterFork = 102
@@ -68,11 +71,14 @@ public struct Faults: Sendable {
         case FaultStep.dumpKillInSyscall.rawValue: s = .dumpKillInSyscall
         case FaultStep.dumpKillMemfdOpen.rawValue: s = .dumpKillMemfdOpen
         case FaultStep.dumpKillInBatch.rawValue: s = .dumpKillInBatch
+        case FaultStep.dumpKillCreatingMemfd.rawValue: s = .dumpKillCreatingMemfd
         default: return nil
         }
         return { event in
             switch (s, event) {
             case (.dumpKillInSyscall, .syscallRunning), (.dumpKillMemfdOpen, .memfdOpen), (.dumpKillInBatch, .batchRunning):
+                self.die(s, note: note)
+            case (.dumpKillCreatingMemfd, .syscallRunning(let nr)) where nr == Int(SYS_memfd_create):
                 self.die(s, note: note)
             default: break
             }

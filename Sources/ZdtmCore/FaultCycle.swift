@@ -5,7 +5,7 @@ import Glibc
 /// Dump steps (N < 100) must leave the test running, untraced and unchanged with no image left: the run goes
 /// on with the same task and the usual before/after /proc comparison shows it is unchanged. Restore steps
 /// (N >= 100) must leave no process and no new file; the run then restores again without the fault and goes on.
-/// Steps 11-14 make criu SIGKILL itself while its code is inside the task: nothing of criu's own cleanup
+/// Steps 11-15 make criu SIGKILL itself while its code is inside the task: nothing of criu's own cleanup
 /// runs, and the task must still come back unchanged by itself (Compel's Lifeline.swift).
 extension TestRun {
     /// Files in the images directory that are not logs.

@@ -215,7 +215,35 @@ import Testing
         let before = visible(v.pid)
         let task = try SeizedTask.seize(v.pid)
         task.selfHealing = true
-        task.onInjection = { if $0 == .memfdOpen { self.abandon(task) } }
+        task.onInjection = { [unowned task] in if $0 == .memfdOpen { self.abandon(task) } }
+        #expect(throws: CompelError.self) { _ = try task.createSharedArea(size: 16384, executable: true) }
+        var after: [String] = []
+        for _ in 0..<100 {
+            after = visible(v.pid)
+            if after == before { break }
+            usleep(10_000)
+        }
+        #expect(after == before)
+        #expect((try? threadState(pid: v.pid, tid: v.pid)) == "S", "still in its pause()")
+    }
+
+    /// Dying at memfd_create's exit stop, before criu put the new descriptor on the way back: the call
+    /// returns into the stub that closes it.
+    @Test func memfdJustCreatedIsClosedByTheStub() throws {
+        let v = try Victim(victimBin, ["pause"])
+        _ = try v.readLine()
+        #expect(waitAsleep(v.pid))
+        let before = visible(v.pid)
+        let task = try SeizedTask.seize(v.pid)
+        task.selfHealing = true
+        task.timeout = .milliseconds(300)  // criu's wait for the exit stop, which never comes after the detach
+        // Captures the pid, not the Victim: the victim must still be killed when the test ends.
+        let pid = v.pid
+        task.onInjection = { [unowned task] event in
+            guard event == .syscallRunning(Int(SYS_memfd_create)) else { return }
+            _ = try? waitForStop(pid, timeout: .seconds(5), operation: "memfd_create exit")
+            self.abandon(task)
+        }
         #expect(throws: CompelError.self) { _ = try task.createSharedArea(size: 16384, executable: true) }
         var after: [String] = []
         for _ in 0..<100 {
