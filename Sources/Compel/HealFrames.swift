@@ -23,8 +23,11 @@ enum HealFrames {
     static let stride = 464
     /// Syscalls before the last frame: close the memfd, unmap the area.
     static let maxSteps = 2
+    /// One set of frames. A region holds two: a rewrite goes into the set no register points at, and
+    /// only then are the thread's registers moved onto it, so a death never meets half-written frames.
+    static let setSize = stride * (maxSteps + 1)
     /// The XSAVE image every frame points at, 64-byte aligned for XRSTOR.
-    static let fpOffset = (stride * (maxSteps + 1) + 63) & ~63
+    static let fpOffset = (2 * setSize + 63) & ~63
     static let magic1: UInt32 = 0x4650_5853  // FP_XSTATE_MAGIC1
     static let magic2: UInt32 = 0x4650_5845  // FP_XSTATE_MAGIC2
     /// uc_flags: UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS.
@@ -40,11 +43,12 @@ enum HealFrames {
     /// rsp and rbp for a syscall at the site whose epilogue must `ret` into the restorer with frame k above.
     static func stack(toFrame k: Int, base: UInt64, pops: Int) -> UInt64 { frame(k, base: base) - UInt64(8 * pops) }
 
-    /// The frames part of the region (bytes [0, fpOffset)): `steps` run in order, then `final` comes back.
-    static func frames(base: UInt64, path: HealPath, steps: [RemoteCall], final: GeneralRegisters, mask: UInt64) -> [UInt8] {
+    /// One set of frames at `base` (`setSize` bytes): `steps` run in order, then `final` comes back, with
+    /// the FPU state at `fp`.
+    static func frames(base: UInt64, fp: UInt64, path: HealPath, steps: [RemoteCall], final: GeneralRegisters,
+                       mask: UInt64) -> [UInt8] {
         precondition(steps.count <= maxSteps)
-        var out = [UInt8](repeating: 0, count: fpOffset)
-        let fp = base + UInt64(fpOffset)
+        var out = [UInt8](repeating: 0, count: setSize)
         for k in 0...steps.count {
             var regs = final
             var m = mask

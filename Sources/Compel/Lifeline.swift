@@ -25,8 +25,14 @@ struct ThreadLifeline {
     /// The registers and mask the last frame returns to.
     let final: GeneralRegisters
     let mask: UInt64
-    /// rsp for the restorer: its rt_sigreturn takes frame 0.
-    var entry: UInt64 { HealFrames.frame(0, base: base) + 8 }
+    /// The set of frames the thread's registers point at (HealFrames.setSize).
+    var active = 0
+    func setBase(_ s: Int) -> UInt64 { base + UInt64(s * HealFrames.setSize) }
+    var fp: UInt64 { base + UInt64(HealFrames.fpOffset) }
+    /// rsp for the restorer: its rt_sigreturn takes frame 0 of the active set.
+    var entry: UInt64 { HealFrames.frame(0, base: setBase(active)) + 8 }
+    /// rsp and rbp for a syscall at the site whose epilogue goes into the active set.
+    func stack(pops: Int) -> UInt64 { HealFrames.stack(toFrame: 0, base: setBase(active), pops: pops) }
 }
 
 /// Self-healing injection. The kernel detaches a task whose tracer dies, and each thread runs on with the
@@ -114,13 +120,7 @@ extension SeizedTask {
         let rsp = t.resumeRegisters.rsp
         guard rsp > size + 4096 else { return skip("stack pointer 0x\(String(rsp, radix: 16)) is too low") }
         let top = (rsp - 128) & ~63
-        var base = (top - size) & ~63
-        // The frames within one page: a rewrite (process_vm_writev) is then never cut in two by criu's
-        // death, which can stop it only between pages, leaving old and new frames chained together.
-        let framesLength = UInt64(HealFrames.fpOffset)
-        if base / pageSize != (base + framesLength - 1) / pageSize {
-            base = ((base + framesLength - 1) / pageSize * pageSize - framesLength) & ~63
-        }
+        let base = (top - size) & ~63
         // The maps read with the heal path: the task's threads cannot map anything while we hold them.
         guard healMaps.contains(where: { $0.start <= base && top <= $0.end && rsp <= $0.end && $0.writable && !$0.shared }) else {
             return skip("no room below the stack pointer 0x\(String(rsp, radix: 16)) in its mapping")
@@ -131,8 +131,8 @@ extension SeizedTask {
         if let sc = t.interruptedSyscall, sc.usesRestartBlock { final.rax = UInt64(bitPattern: sc.number) }
         final.orig_rax = UInt64.max
         let life = ThreadLifeline(base: base, original: original, final: final, mask: try t.savedSigmask ?? getSigmask(tid: t.tid))
-        let frames = HealFrames.frames(base: base, path: path, steps: [], final: final, mask: life.mask)
-        try writeMemory(at: base, bytes: frames + fp)
+        let frames = HealFrames.frames(base: base, fp: life.fp, path: path, steps: [], final: final, mask: life.mask)
+        try writeMemory(at: base, bytes: frames + [UInt8](repeating: 0, count: HealFrames.fpOffset - frames.count) + fp)
         t.lifeline = life
         // Parked from now on: the mask is blocked next, and a death in between must not keep it so.
         t.touched = true
@@ -171,14 +171,32 @@ extension SeizedTask {
         if let o = healOwner, !o.detached { try writeFrames(o) }
     }
 
+    /// Writes the thread's frames into its inactive set, then moves its registers there: parked at the
+    /// restorer or about to run a syscall at the site. Registers elsewhere (memfd_create's stub path) are
+    /// left for the caller to move.
     private func writeFrames(_ t: SeizedThread) throws {
-        guard let life = t.lifeline, let path = healPath() else { return }
+        guard var life = t.lifeline, let path = healPath() else { return }
         var steps: [RemoteCall] = []
         if t === healOwner {
             if let fd = healClose { steps.append(RemoteCall(Int(SYS_close), fd)) }
             if let m = healUnmap { steps.append(RemoteCall(Int(SYS_munmap), m.addr, m.length)) }
         }
-        try writeMemory(at: life.base, bytes: HealFrames.frames(base: life.base, path: path, steps: steps, final: life.final, mask: life.mask))
+        let next = 1 - life.active
+        try writeMemory(at: life.setBase(next), bytes: HealFrames.frames(base: life.setBase(next), fp: life.fp, path: path,
+                                                                        steps: steps, final: life.final, mask: life.mask))
+        let (oldEntry, oldStack) = (life.entry, life.stack(pops: path.pops))
+        life.active = next
+        t.lifeline = life
+        var r = try getRegisters(tid: t.tid)
+        if r.rsp == oldEntry {
+            r.rsp = life.entry
+        } else if r.rsp == oldStack {
+            r.rsp = life.stack(pops: path.pops)
+            r.rbp = r.rsp
+        } else {
+            return
+        }
+        try setRegisters(tid: t.tid, r)
     }
 
     /// The registers a thread waits with between our calls: at the restorer on its way back, if it has
@@ -195,7 +213,7 @@ extension SeizedTask {
     /// rsp and rbp for a syscall at the site, so that its epilogue returns into the way back.
     func healStack(_ t: SeizedThread) -> UInt64? {
         guard let life = t.lifeline, let path = healPath() else { return nil }
-        return HealFrames.stack(toFrame: 0, base: life.base, pops: path.pops)
+        return life.stack(pops: path.pops)
     }
 
     /// Takes the way back away: the thread's own registers, then the stack bytes it covered. Call it once

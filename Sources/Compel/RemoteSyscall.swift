@@ -21,9 +21,15 @@ extension SeizedTask {
 
     /// A syscall whose epilogue, should criu die before the exit stop is handled, returns through
     /// `stack` (rsp and rbp) instead of the thread's way back.
+    /// The thread stays at the syscall-exit stop, not parked: the caller moves it.
     func syscall(_ number: Int, args: [UInt64], in t: SeizedThread, returningTo stack: UInt64) throws -> Int64 {
         try startSyscall(number, args: args, in: t, returnStack: stack)
-        return try finishSyscall(number, in: t)
+        do {
+            return try finishSyscall(number, in: t, park: false)
+        } catch {
+            try? setRegisters(tid: t.tid, parkRegisters(t))
+            throw error
+        }
     }
 
     /// Sets the thread up for the call and lets it run into the kernel; `finishSyscall` collects the result.
@@ -66,8 +72,8 @@ extension SeizedTask {
     /// Waits for the syscall-exit stop of a call `startSyscall` began, parks the thread (its own registers,
     /// or its way back: Lifeline.swift) and returns the kernel's raw result. `blocking`: wait in waitpid,
     /// without a timeout, for a call that cannot block in the task.
-    func finishSyscall(_ number: Int, in t: SeizedThread, blocking: Bool = false) throws -> Int64 {
-        defer { try? setRegisters(tid: t.tid, parkRegisters(t)) }
+    func finishSyscall(_ number: Int, in t: SeizedThread, blocking: Bool = false, park: Bool = true) throws -> Int64 {
+        defer { if park { try? setRegisters(tid: t.tid, parkRegisters(t)) } }
         try awaitStop(t, CSYS_PTRACE_SYSCALL, until: { $0.isSyscallStop }, "syscall \(number): run to syscall exit",
                       blocking: blocking)
         return Int64(bitPattern: try getRegisters(tid: t.tid).rax)

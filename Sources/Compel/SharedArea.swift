@@ -60,10 +60,6 @@ extension SeizedTask {
         let addr = try mapArea(length: len)
         try writeMemory(at: addr, bytes: Array("compel-shared".utf8) + [0])
         let fd = try createMemfd(name: addr, scratch: addr)
-        if healPath() != nil {
-            healClose = fd
-            try healStepsChanged()
-        }
         onInjection?(.memfdOpen)
         defer { _ = try? syscall(Int(SYS_close), fd) }
         try checkedSyscall("ftruncate", Int(SYS_ftruncate), fd, len)
@@ -119,7 +115,12 @@ extension SeizedTask {
     private func createMemfd(name: UInt64, scratch: UInt64) throws -> UInt64 {
         let t = mainThread
         guard let path = healPath(), let way = healStack(t), healOwner === t else {
-            return try checkedSyscall("memfd_create", Int(SYS_memfd_create), name, UInt64(CSYS_MFD_CLOEXEC))
+            let fd = try checkedSyscall("memfd_create", Int(SYS_memfd_create), name, UInt64(CSYS_MFD_CLOEXEC))
+            if healPath() != nil {
+                healClose = fd
+                try healStepsChanged()
+            }
+            return fd
         }
         let stub = scratch + 128, ret = scratch + 64
         func le(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
@@ -134,8 +135,13 @@ extension SeizedTask {
         try writeMemory(at: stub, bytes: code)
         let r = try syscall(Int(SYS_memfd_create), args: [name, UInt64(CSYS_MFD_CLOEXEC)], in: t, returningTo: ret)
         if r < 0 && r >= -4095 {
+            try setRegisters(tid: t.tid, parkRegisters(t))
             throw CompelError(pid: t.tid, "injected memfd_create", errno: Errno(rawValue: Int32(-r)))
         }
+        // The close into the inactive frames, then the thread from the stub's path onto them: one move.
+        healClose = UInt64(r)
+        try healStepsChanged()
+        try setRegisters(tid: t.tid, parkRegisters(t))
         return UInt64(r)
     }
 

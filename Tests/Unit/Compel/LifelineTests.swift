@@ -64,15 +64,16 @@ import Testing
         own.rip = 0x40_1234; own.rsp = 0x7ffd_0000_3000; own.rax = 42; own.rbx = 7; own.eflags = 0x246 | 0x100
         own.cs = 0x33; own.ss = 0x2b
         let steps = [RemoteCall(Int(SYS_close), 5), RemoteCall(Int(SYS_munmap), 0x7f00_1000_0000, 0x4000)]
-        let b = HealFrames.frames(base: base, path: path, steps: steps, final: own, mask: 0x1000)
-        #expect(b.count == HealFrames.fpOffset)
+        let fp = base + UInt64(HealFrames.fpOffset)
+        let b = HealFrames.frames(base: base, fp: fp, path: path, steps: steps, final: own, mask: 0x1000)
+        #expect(b.count == HealFrames.setSize)
         func u64(_ at: Int) -> UInt64 { b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) } }
         func frame(_ k: Int) -> Int { Int(HealFrames.frame(k, base: base) - base) }
         func reg(_ k: Int, _ i: Int) -> UInt64 { u64(frame(k) + 8 + 40 + 8 * i) }  // sigcontext word i
         let (rdi, rsi, rbp, rbx, rax, rsp, rip, flags) = (8, 9, 10, 11, 13, 15, 16, 17)
         for k in 0...2 {
             #expect(u64(frame(k)) == path.restorer, "frame \(k) pretcode")
-            #expect(u64(frame(k) + 8 + 40 + 184) == base + UInt64(HealFrames.fpOffset), "frame \(k) fpstate")
+            #expect(u64(frame(k) + 8 + 40 + 184) == fp, "frame \(k) fpstate")
             #expect(b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: frame(k) + 8 + 24, as: Int32.self) } == 7)
         }
         #expect(reg(0, rip) == path.site && reg(0, rax) == UInt64(SYS_close) && reg(0, rdi) == 5)
@@ -83,7 +84,8 @@ import Testing
         #expect(reg(1, flags) & 0x100 == 0, "no single-step on the way")
         #expect(reg(2, rip) == own.rip && reg(2, rsp) == own.rsp && reg(2, rax) == 42 && reg(2, rbx) == 7)
         #expect(u64(frame(2) + 8 + 296) == 0x1000)
-        #expect(HealFrames.frame(2, base: base) + UInt64(HealFrames.frameSize) <= base + UInt64(HealFrames.fpOffset))
+        #expect(HealFrames.frame(2, base: base) + UInt64(HealFrames.frameSize) <= base + UInt64(HealFrames.setSize))
+        #expect(2 * HealFrames.setSize <= HealFrames.fpOffset && HealFrames.fpOffset % 64 == 0)
     }
 
     /// The area goes in the middle of the largest gap: far from the heap's growth and from where the
