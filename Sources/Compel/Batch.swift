@@ -75,9 +75,7 @@ extension SeizedTask {
                               detail: "thread is inside syscall \(sc.number), which resumes from its restart_block; "
                                 + "syscall \(c.number) would overwrite it")
         }
-        try arm(t)
-        try takeHealOwnership(t)
-        try quietSignals(t)
+        try enter(t)
         t.touched = true
         var out: [Int64] = []
         out.reserveCapacity(calls.count)

@@ -58,7 +58,7 @@ extension SeizedTask {
     /// ours in it to unmap any more. Our side of each shared area is unmapped.
     public func forgetAddressSpace() {
         for a in sharedAreas {
-            if let w = RobustOwner.holds(in: a.local, length: a.size) { RobustOwner.release(w) }
+            RobustOwner.release(within: a.local, length: a.size)
             munmap(a.local, a.size)
         }
         sharedAreas = []

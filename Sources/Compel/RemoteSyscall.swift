@@ -42,9 +42,7 @@ extension SeizedTask {
                               detail: "thread is inside syscall \(sc.number), which resumes from its restart_block; "
                                 + "syscall \(number) would overwrite it")
         }
-        try arm(t)
-        try takeHealOwnership(t)
-        try quietSignals(t)
+        try enter(t)
         // An armed thread must run at the site whose epilogue was checked, whatever site was cached before.
         let site: UInt64
         if t.lifeline != nil, let h = healPath() { site = h.site } else { site = try findSyscallSite() }
@@ -113,6 +111,14 @@ extension SeizedTask {
             if s.isSignalDeliveryStop { t.caughtSignals.append(s.stopSignal) }
             try ptraceChecked(request, t.tid, nil, nil, op)
         }
+    }
+
+    /// Makes the thread ready for code of ours, in this order: its way back written (with selfHealing),
+    /// the way back's steps its own, every signal blocked.
+    func enter(_ t: SeizedThread) throws {
+        try arm(t)
+        try takeHealOwnership(t)
+        try quietSignals(t)
     }
 
     /// Blocks every signal in the thread while we run our code in it, so that no handler of the task runs on

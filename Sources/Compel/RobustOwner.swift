@@ -60,9 +60,9 @@ final class RobustOwner {
         c.head.deallocate()
     }
 
-    /// Whether some word in [start, start + length) is held.
-    static func holds(in start: UnsafeMutableRawPointer, length: Int) -> UnsafeMutableRawPointer? {
-        guard let w = current?.word, w >= start, w < start + length else { return nil }
-        return w
+    /// Lets go of the word held in [start, start + length), if any: that memory is about to go.
+    static func release(within start: UnsafeMutableRawPointer, length: Int) {
+        guard let w = current?.word, w >= start, w < start + length else { return }
+        release(w)
     }
 }

@@ -150,7 +150,7 @@ extension SeizedTask {
         guard let i = sharedAreas.firstIndex(where: { $0 === area }) else { return }
         sharedAreas.remove(at: i)
         if let c = batchCode, c >= area.remote && c < area.remote + UInt64(area.size) { batchCode = nil }
-        if let w = RobustOwner.holds(in: area.local, length: area.size) { RobustOwner.release(w) }
+        RobustOwner.release(within: area.local, length: area.size)
         munmap(area.local, area.size)
         try unmapRemote(area.remote)
     }

@@ -124,6 +124,17 @@ import Testing
         return [sigBlk(pid)] + maps + fds.sorted()
     }
 
+    /// The victim's visible state once it is `before` again, or after a second of waiting for it.
+    func visibleOnceBack(_ pid: pid_t, like before: [String]) -> [String] {
+        var after: [String] = []
+        for _ in 0..<100 {
+            after = visible(pid)
+            if after == before { break }
+            usleep(10_000)
+        }
+        return after
+    }
+
     func listDir(_ path: String) throws -> [String] {
         guard let d = opendir(path) else { throw TestFailure(description: "opendir \(path)") }
         defer { closedir(d) }
@@ -157,13 +168,7 @@ import Testing
         #expect(visible(v.pid) != before, "signals blocked and the area mapped while we inject")
         try die(task, table)
         abandon(task)
-        var after: [String] = []
-        for _ in 0..<100 {
-            after = visible(v.pid)
-            if after == before { break }
-            usleep(10_000)
-        }
-        #expect(after == before)
+        #expect(visibleOnceBack(v.pid, like: before) == before)
         var one: UInt32 = 1
         var l = iovec(iov_base: &one, iov_len: 4)
         var r = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(go)), iov_len: 4)
@@ -210,51 +215,41 @@ import Testing
         }
     }
 
-    @Test func memfdOpenInTheTaskIsClosedOnTheWayBack() throws {
+    /// A victim asleep in pause(), seized with self-healing; `die(task, pid, event)` is the injection hook
+    /// and plays the tracer's death at the moment it picks. Creating the shared area then fails, and the
+    /// victim must be as before, still in its pause().
+    func pausedVictimComesBack(timeout: Duration = .seconds(10),
+                               _ die: @escaping (SeizedTask, pid_t, InjectionEvent) -> Void) throws {
         let v = try Victim(victimBin, ["pause"])
         _ = try v.readLine()
         #expect(waitAsleep(v.pid))
         let before = visible(v.pid)
         let task = try SeizedTask.seize(v.pid)
         task.selfHealing = true
-        task.onInjection = { [unowned task] in if $0 == .memfdOpen { self.abandon(task) } }
+        task.timeout = timeout
+        // Captures the pid, not the Victim: the victim must still be killed when the test ends.
+        let pid = v.pid
+        task.onInjection = { [unowned task] in die(task, pid, $0) }
         #expect(throws: CompelError.self) { _ = try task.createSharedArea(size: 16384, executable: true) }
-        var after: [String] = []
-        for _ in 0..<100 {
-            after = visible(v.pid)
-            if after == before { break }
-            usleep(10_000)
-        }
-        #expect(after == before)
+        #expect(visibleOnceBack(v.pid, like: before) == before)
         #expect((try? threadState(pid: v.pid, tid: v.pid)) == "S", "still in its pause()")
+    }
+
+    @Test func memfdOpenInTheTaskIsClosedOnTheWayBack() throws {
+        try pausedVictimComesBack { task, _, event in
+            if event == .memfdOpen { self.abandon(task) }
+        }
     }
 
     /// Dying at memfd_create's exit stop, before criu put the new descriptor on the way back: the call
     /// returns into the stub that closes it.
     @Test func memfdJustCreatedIsClosedByTheStub() throws {
-        let v = try Victim(victimBin, ["pause"])
-        _ = try v.readLine()
-        #expect(waitAsleep(v.pid))
-        let before = visible(v.pid)
-        let task = try SeizedTask.seize(v.pid)
-        task.selfHealing = true
-        task.timeout = .milliseconds(300)  // criu's wait for the exit stop, which never comes after the detach
-        // Captures the pid, not the Victim: the victim must still be killed when the test ends.
-        let pid = v.pid
-        task.onInjection = { [unowned task] event in
+        // criu's wait for the exit stop, which never comes after the detach, is cut short.
+        try pausedVictimComesBack(timeout: .milliseconds(300)) { task, pid, event in
             guard event == .syscallRunning(Int(SYS_memfd_create)) else { return }
             _ = try? waitForStop(pid, timeout: .seconds(5), operation: "memfd_create exit")
             self.abandon(task)
         }
-        #expect(throws: CompelError.self) { _ = try task.createSharedArea(size: 16384, executable: true) }
-        var after: [String] = []
-        for _ in 0..<100 {
-            after = visible(v.pid)
-            if after == before { break }
-            usleep(10_000)
-        }
-        #expect(after == before)
-        #expect((try? threadState(pid: v.pid, tid: v.pid)) == "S", "still in its pause()")
     }
 
     /// The steps on the way back follow what is really left: none once the area is gone, and a thread
