@@ -115,20 +115,28 @@ public final class ImageWriter {
         if buffer.count >= flushAt { try flush() }
     }
 
-    /// Appends one entry of `size` bytes (at most 60) that `encode` writes into scratch memory and
-    /// returns the length of; the bytes then join the buffer in one append. For hand-encoded entries
-    /// written by the ten thousand (PagemapEntry): one array operation each instead of one per byte.
-    func appendEntry(size: Int, _ encode: (UnsafeMutablePointer<UInt8>) -> Int) throws(ImageError) {
-        precondition(size <= 60)
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { tmp in
-            let p = tmp.baseAddress!
-            for i in 0..<4 { p[i] = UInt8(truncatingIfNeeded: UInt32(size) >> (8 * UInt32(i))) }
-            let n = encode(p + 4)
-            precondition(n == size, "hand-encoded entry is \(n) bytes, not \(size)")
-            buffer.append(contentsOf: UnsafeBufferPointer(start: p, count: 4 + n))
+    /// Appends `count` entries of at most `maxSize` bytes each: `encode(i, p)` writes the i-th at `p` and
+    /// returns its length, which goes in front of it. For hand-encoded entries written by the ten
+    /// thousand (PagemapEntry): one buffer operation per 4096 of them instead of one or more each.
+    func appendEntries(count: Int, maxSize: Int, _ encode: (Int, UnsafeMutablePointer<UInt8>) -> Int) throws(ImageError) {
+        var done = 0
+        while done < count {
+            let n = min(count - done, 4096)
+            let chunk = [UInt8](unsafeUninitializedCapacity: n * (4 + maxSize)) { buf, filled in
+                var p = buf.baseAddress!
+                for i in done..<(done + n) {
+                    let len = encode(i, p + 4)
+                    precondition(len <= maxSize, "hand-encoded entry is \(len) bytes, more than \(maxSize)")
+                    for k in 0..<4 { p[k] = UInt8(truncatingIfNeeded: UInt32(len) >> (8 * UInt32(k))) }
+                    p += 4 + len
+                }
+                filled = p - buf.baseAddress!
+            }
+            buffer += chunk
+            entryIndex += n
+            done += n
+            if buffer.count >= flushAt { try flush() }
         }
-        entryIndex += 1
-        if buffer.count >= flushAt { try flush() }
     }
 
     /// Appends payload bytes that belong to the last entry (or raw page data).

@@ -22,4 +22,8 @@ static inline int csys_fallocate(int fd, int mode, long long offset, long long l
 #define CSYS_UFFDIO_COPY               0xc028aa03UL
 #define CSYS_UFFDIO_REGISTER_MODE_MISSING 1ULL
 
+// sched_setscheduler policy (linux/sched.h, hidden without _GNU_SOURCE): runs only when a CPU is idle,
+// so a helper thread never delays the tracer's ptrace round trips.
+#define CSYS_SCHED_IDLE 5
+
 #endif

@@ -189,6 +189,11 @@ public struct Dumper {
             throw EngineError("dump", pid: pid, reason: "seccomp mode \(status.seccompMode) is not supported yet")
         }
         log.debug("Read /proc state of pid \(pid): \(vmas.count) VMAs")
+        // The pages are scanned and listed on a second thread while the state is read through injection.
+        // A task that shares its parent's memory has none of its own; one whose vfork parent's memory it
+        // also writes is dumped the plain way.
+        let pages = try PagesWriter(path: dir.track("pages-\(index).img"))
+        let early = sharesMm || memoryOf != nil ? nil : EarlyPageScan(task: task, vmas: vmas, pages: pages)
         // A criu that dies from here until settle() leaves every thread to find its own way back.
         task.selfHealing = true
         task.onInjection = options.faults.injectionKiller { [log] in log.error("\($0)") }
@@ -244,16 +249,23 @@ public struct Dumper {
         // Nothing is injected from here on: put the task back as it was, so that a criu killed during the
         // long page copy leaves it running with its own signal mask and mappings (the kernel detaches it).
         try task.settle()
+        early?.releaseCPUs()
         // After settle: smaps shows the mappings as they were before the injection.
         let smaps = SmapsReader(pid: pid)
         let memStart = Clock.micros()
         let pagemapWriter = try dir.writer("pagemap-\(vpid).img", .pagemap)
-        let pages = try PagesWriter(path: dir.track("pages-\(index).img"))
-        let pagemap = try Pagemap(pid: pid)
-        let mem = try MemoryDumper(task: task, pagemap: pagemap, pagemapWriter: pagemapWriter, pages: pages,
-                                   faults: options.faults).dump(sharesMm ? [] : plans, pagesId: index)
+        let dumper = MemoryDumper(task: task, pagemapWriter: pagemapWriter, pages: pages, faults: options.faults)
+        let mem: MemoryDumper.Result
+        var ahead = ""
+        if let early {
+            let (layout, waited) = try early.finish()
+            ahead = ", scanned ahead, waited \(waited / 1000) ms for it"
+            mem = try dumper.write(layout, pagesId: index)
+        } else {
+            mem = try dumper.dump(sharesMm ? [] : plans, pagemap: try Pagemap(pid: pid), pagesId: index)
+        }
         try pagemapWriter.close()
-        log.debug("Wrote \(mem.written) pages of pid \(pid) in \((Clock.micros() - memStart) / 1000) ms (\(mem.timing))")
+        log.debug("Wrote \(mem.written) pages of pid \(pid) in \((Clock.micros() - memStart) / 1000) ms (\(mem.timing)\(ahead))")
         try MemoryPlanner.applyFlags(&plans, smaps: try smaps.finish(), pid: pid)
         var mm = try TaskDump.mm(pid: pid, reads: reads, stat: stat, plans: plans)
         mm.exeFileID = exeId
@@ -267,8 +279,8 @@ public struct Dumper {
         if let parent = memoryOf {
             let writer = try dir.writer("pagemap-\(parent.vpid).img", .pagemap)
             let parentPages = try PagesWriter(path: dir.track("pages-\(parent.index).img"))
-            let m = try MemoryDumper(task: task, pagemap: pagemap, pagemapWriter: writer, pages: parentPages,
-                                     faults: options.faults).dump(plans, pagesId: parent.index)
+            let m = try MemoryDumper(task: task, pagemapWriter: writer, pages: parentPages,
+                                     faults: options.faults).dump(plans, pagemap: try Pagemap(pid: pid), pagesId: parent.index)
             try writer.close()
             stats.pagesScanned += m.scanned
             stats.pagesWritten += m.written

@@ -47,7 +47,7 @@ enum MemoryPlanner {
             let shown = try vmFlagFields(vma, pid: pid)
             var flags: UInt32 = (vma.shared ? UInt32(MAP_SHARED) : UInt32(MAP_PRIVATE)) | shown.mapFlags
             if shown.madv != 0 { e.madv = shown.madv }
-            var filter: PageSource? = nil
+            let filter = pageSource(vma)
             var status = VmaStatus.regular
 
             switch vma.kind {
@@ -62,21 +62,17 @@ enum MemoryPlanner {
             case .heap:
                 status |= VmaStatus.anonPrivate | VmaStatus.heap
                 flags |= UInt32(MAP_ANONYMOUS)
-                filter = .pagemap(.all)
             case .stack:
                 status |= VmaStatus.anonPrivate | VmaStatus.stack
                 flags |= UInt32(MAP_ANONYMOUS)
-                filter = .pagemap(.all)
             case _ where vma.isSharedAnonymous:
                 status |= VmaStatus.anonShared
                 flags |= UInt32(MAP_ANONYMOUS)
                 e.shmid = vma.inode
                 e.pgoff = 0
-                filter = .shmem
             case .anonymous, .anonNamed:
                 status |= VmaStatus.anonPrivate
                 flags |= UInt32(MAP_ANONYMOUS)
-                filter = .pagemap(.all)
             case .file(let path, let deleted):
                 if vma.isSysVShm {
                     throw EngineError("dump memory", pid: pid, path: path,
@@ -96,7 +92,6 @@ enum MemoryPlanner {
                     status |= VmaStatus.fileShared
                 } else {
                     status |= VmaStatus.filePrivate
-                    filter = .pagemap(.anonymousOnly)
                 }
             case .anonShmemNamed(let name), .special(let name):
                 throw EngineError("dump memory", pid: pid,
@@ -107,6 +102,18 @@ enum MemoryPlanner {
             plans.append(VmaPlan(vma: vma, entry: e, pages: filter))
         }
         return plans
+    }
+
+    /// Where the pages of `vma` come from, nil when none are dumped: what `plan` puts in its plan,
+    /// without its checks, so that the pagemap can be scanned before the plan is made (EarlyPageScan).
+    static func pageSource(_ vma: VMA) -> PageSource? {
+        switch vma.kind {
+        case .vdso, .vvar, .vvarVClock, .vsyscall, .anonShmemNamed, .special: return nil
+        case .heap, .stack: return .pagemap(.all)
+        case _ where vma.isSharedAnonymous: return .shmem
+        case .anonymous, .anonNamed: return .pagemap(.all)
+        case .file: return vma.shared ? nil : .pagemap(.anonymousOnly)
+        }
     }
 
     /// Adds the VmFlags of `smaps` to plans made from plain maps. smaps is read after the injection is
@@ -148,111 +155,48 @@ enum MemoryPlanner {
 /// Writes pagemap-ID.img and pages-N.img for a task, VMA by VMA, in address order.
 struct MemoryDumper {
     let task: SeizedTask
-    let pagemap: Pagemap
     let pagemapWriter: ImageWriter
     let pages: PagesWriter
     let faults: Faults
 
-    /// What one VMA puts into the pages image, in order: runs of the task's pages, or data ranges of a
-    /// shmem object.
-    private enum Extents {
-        case task(PresentPages)
-        case shmem(path: String, fd: Int32, ranges: [(start: UInt64, nrPages: UInt64)])
+    typealias Result = (scanned: UInt64, written: UInt64, copied: [DiscardSplit.Vma], timing: String)
+
+    /// Scans, lists and copies the pages of `plans` here and now.
+    func dump(_ plans: [VmaPlan], pagemap: Pagemap, pagesId: UInt32) throws -> Result {
+        let sources = plans.compactMap { p in p.pages.map { (p.vma, $0) } }
+        return try write(try PageLayout.prepare(task: task, sources: sources, pagemap: pagemap, pages: pages), pagesId: pagesId)
     }
 
+    /// Copies what `layout` listed into `pages` and writes the pagemap entries meanwhile.
     /// Returns how many pages were looked at and how many were written, and the present pages of each VMA
-    /// copied from the task (those a kill may discard first are picked from them, DiscardSplit). The pages are counted first, so
-    /// that the image's blocks are allocated in one go before the copy (PagesWriter.reserve).
-    /// `timing`: how long each step took, for the log.
-    func dump(_ plans: [VmaPlan], pagesId: UInt32) throws -> (scanned: UInt64, written: UInt64, copied: [DiscardSplit.Vma],
-                                                              timing: String) {
-        let t0 = Clock.micros()
+    /// copied from the task (those a kill may discard first are picked from them, DiscardSplit).
+    func write(_ layout: PageLayout, pagesId: UInt32) throws -> Result {
         var head = PagemapHead()
         head.pagesID = pagesId
         try pagemapWriter.write(head)
-        var scanned: UInt64 = 0
-        var work: [(plan: VmaPlan, extents: Extents)] = []
-        defer { for w in work { if case .shmem(_, let fd, _) = w.extents { close(fd) } } }
-        var total: UInt64 = 0, runs = 0
-        for plan in plans {
-            guard let source = plan.pages else { continue }
-            scanned += plan.vma.size / PagesWriter.pageSize
-            switch source {
-            case .pagemap(let filter):
-                let present = try pagemap.present(start: plan.vma.start, end: plan.vma.end, filter: filter)
-                total += present.total
-                runs += present.runs.count
-                work.append((plan, .task(present)))
-            case .shmem:
-                let (path, fd) = try openShmem(plan.vma)
-                work.append((plan, .shmem(path: path, fd: fd, ranges: [])))
-                let ranges = try shmemRanges(fd, plan.vma, path: path)
-                work[work.count - 1].extents = .shmem(path: path, fd: fd, ranges: ranges)
-                total += ranges.reduce(0) { $0 + $1.nrPages }
-                runs += ranges.count
-            }
-        }
-        let tScan = Clock.micros()
-        try pages.reserve(bytes: total * PagesWriter.pageSize)
-        let tReserve = Clock.micros()
-        pages.expect(runs: runs)
-        for w in work {
-            switch w.extents {
-            case .task(let present):
-                for run in present.runs { pages.copy(from: task, address: run.start, nrPages: run.nrPages) }
-            case .shmem(let path, let fd, let ranges):
-                for r in ranges { pages.copy(fromFile: fd, offset: r.start, nrPages: r.nrPages, path: path) }
-            }
-        }
-        let tList = Clock.micros()
+        let t0 = Clock.micros()
+        try pages.create()
+        let tCreate = Clock.micros()
         // The entries, in the same order, are encoded while the helpers copy.
         try pages.finish(alongside: {
-            for w in work {
-                switch w.extents {
+            for item in layout.items {
+                switch item.extents {
                 case .task(let present):
-                    for run in present.runs { try entry(run.start, run.nrPages) }
+                    let runs = present.runs
+                    try pagemapWriter.writePagemapEntries(count: runs.count, flags: PagemapFlags.present) { (runs[$0].start, runs[$0].nrPages) }
                 case .shmem(_, _, let ranges):
-                    for r in ranges { try entry(w.plan.vma.start + r.start - w.plan.vma.offset, r.nrPages) }
+                    // Each range starts at or past the VMA's offset in the object; only the sum is an address.
+                    let base = item.vma.start &- item.vma.offset
+                    try pagemapWriter.writePagemapEntries(count: ranges.count, flags: PagemapFlags.present) { (base &+ ranges[$0].start, ranges[$0].nrPages) }
                 }
             }
         }, midway: { try faults.check(.dumpMidMemory) })
-        let tCopy = Clock.micros()
-        let copied = work.compactMap { w -> DiscardSplit.Vma? in
-            guard case .task(let present) = w.extents else { return nil }
-            return DiscardSplit.Vma(start: w.plan.vma.start, end: w.plan.vma.end, present: present)
+        let copied = layout.items.compactMap { item -> DiscardSplit.Vma? in
+            guard case .task(let present) = item.extents else { return nil }
+            return DiscardSplit.Vma(start: item.vma.start, end: item.vma.end, present: present)
         }
-        return (scanned, pages.pagesWritten, copied,
-                "scan \((tScan - t0) / 1000) ms, allocate \((tReserve - tScan) / 1000) ms, list \((tList - tReserve) / 1000) ms, copy \((tCopy - tList) / 1000) ms: \(pages.copySummary))")
-    }
-
-    private func entry(_ vaddr: UInt64, _ nrPages: UInt64) throws {
-        try pagemapWriter.writePagemapEntry(vaddr: vaddr, nrPages: nrPages, flags: PagemapFlags.present)
-    }
-
-    private func openShmem(_ vma: VMA) throws -> (String, Int32) {
-        let path = "/proc/\(task.pid)/map_files/\(vma.mapFilesName)"
-        let fd = csys_open(path, O_RDONLY | O_CLOEXEC, 0)
-        guard fd >= 0 else { throw EngineError("open shared memory", pid: task.pid, path: path, errno: .init(rawValue: errno)) }
-        return (path, fd)
-    }
-
-    /// The data ranges of the shmem file inside the VMA's window (CSYS_SEEK_DATA/CSYS_SEEK_HOLE), as file
-    /// offsets rounded out to pages.
-    private func shmemRanges(_ fd: Int32, _ vma: VMA, path: String) throws -> [(start: UInt64, nrPages: UInt64)] {
-        let page = PagesWriter.pageSize
-        let first = Int64(vma.offset), end = Int64(vma.offset + vma.size)
-        var ranges: [(start: UInt64, nrPages: UInt64)] = []
-        var off = first
-        while off < end {
-            let data = lseek(fd, off_t(off), CSYS_SEEK_DATA)
-            if data < 0 || Int64(data) >= end { break }
-            var hole = Int64(lseek(fd, off_t(data), CSYS_SEEK_HOLE))
-            if hole < 0 || hole > end { hole = end }
-            let start: Int64 = Int64(data) & ~Int64(page - 1)
-            ranges.append((UInt64(start), (UInt64(hole - start) + page - 1) / page))
-            off = hole
-        }
-        return ranges
+        return (layout.scanned, pages.pagesWritten, copied,
+                "\(layout.timing), allocate \((tCreate - t0) / 1000) ms, copy \((Clock.micros() - tCreate) / 1000) ms: \(pages.copySummary))")
     }
 }
 

@@ -2,8 +2,9 @@ import Glibc
 import CSys
 import Compel
 
-/// Writes the pages of a dump into one pages-N.img. `copy` only lists what goes where in the file;
-/// `finish` copies it all in a CopyJob: each worker reads a batch of up to 256 KiB (scattered pages
+/// Writes the pages of a dump into one pages-N.img. `copy` only lists what goes where in the file (no
+/// file exists yet, so the list may be made before anything is injected; EarlyPageScan); `create` makes
+/// the file with room for all of it; `finish` copies it all in a CopyJob: each worker reads a batch of up to 256 KiB (scattered pages
 /// of a sparse heap in one process_vm_readv) into its own buffer and writes it at the batch's own
 /// offset. A worker that writes what it has just read finds the bytes in its core's cache, which a
 /// separate writer thread did not: 30-36 against 43-47 ms for 102 MiB of single pages in a C model
@@ -11,7 +12,8 @@ import Compel
 /// The buffers are the only copy held, whatever the size of the memory.
 final class PagesWriter {
     let path: String
-    private let fd: Int32
+    /// Opened by `create`: a criu killed before then leaves no file behind.
+    private var fd: Int32 = -1
     private let bufferBytes: Int
     private let workers: Int
     private(set) var pagesWritten: UInt64 = 0
@@ -33,11 +35,17 @@ final class PagesWriter {
         self.path = path
         self.bufferBytes = bufferBytes
         self.workers = max(1, workers ?? min(Self.usableCPUs(), 4))
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw EngineError("create pages image", path: path, errno: .init(rawValue: errno)) }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Creates the file, with its blocks allocated for every page listed so far (`reserve`).
+    func create() throws {
+        precondition(fd < 0)
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw EngineError("create pages image", path: path, errno: .init(rawValue: errno)) }
+        try reserve(bytes: pagesWritten * Self.pageSize)
+    }
 
     /// CPUs in criu's affinity mask (a cpuset or taskset may give it fewer than are online).
     private static func usableCPUs() -> Int {
@@ -50,7 +58,7 @@ final class PagesWriter {
     /// reservation, quota, extent-status updates), ~20% of the copy's CPU for 1 GiB (docs/benchmarks.md).
     /// A full disk fails here, before any page is copied. Elsewhere (tmpfs would zero the pages first,
     /// others may not support it) nothing is done.
-    func reserve(bytes: UInt64) throws {
+    private func reserve(bytes: UInt64) throws {
         guard bytes > 0 else { return }
         var fs = statfs()
         guard fstatfs(fd, &fs) == 0,
@@ -91,7 +99,7 @@ final class PagesWriter {
     /// `midway` runs there once about half the batches are taken (fault injection). An error from either
     /// stops the copy. No worker thread outlives this call.
     func finish(alongside: () throws -> Void = {}, midway: () throws -> Void = {}) throws {
-        precondition(!finished)
+        precondition(!finished && fd >= 0)
         finished = true
         let batches = CopyBatch.cut(segments, bufferBytes: bufferBytes)
         let job = CopyJob(fd: fd, segments: segments, batches: batches, pids: tasks.map(\.pid), bufferBytes: bufferBytes)

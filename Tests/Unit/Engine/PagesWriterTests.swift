@@ -42,6 +42,7 @@ import Compel
                 w.copy(from: task, address: base + UInt64(first * testPageSize), nrPages: UInt64(n))
                 if i == fileAfterRun { w.copy(fromFile: source.fd, offset: UInt64(testPageSize), nrPages: 3, path: source.path) }
             }
+            try w.create()
             try w.finish { midways += 1 }
             #expect(w.pagesWritten == UInt64(runs.reduce(0) { $0 + $1.1 } + 3))
         } catch {
@@ -78,6 +79,7 @@ import Compel
         let w = try PagesWriter(path: file.path, bufferBytes: testPageSize, workers: 2)
         w.copy(fromFile: source.fd, offset: 0, nrPages: 32, path: source.path)
         struct Stop: Error {}
+        try w.create()
         #expect(throws: Stop.self) { try w.finish { throw Stop() } }
     }
 
@@ -94,13 +96,14 @@ import Compel
         var thrown: Error?
         do {
             w.copy(fromFile: shm, offset: 0, nrPages: 16, path: "shm")
+            try w.create()
             try w.finish()
         } catch {
             thrown = error
         }
         let text = "\(thrown.map { String(describing: $0) } ?? "no error")"
         #expect(text.contains("/dev/full") && text.contains("No space left"), "\(text)")
-        _ = try PagesWriter(path: "/dev/null", bufferBytes: testPageSize, workers: 3)
+        try PagesWriter(path: "/dev/null", bufferBytes: testPageSize, workers: 3).create()
     }
 
     private func mapFilesName(_ p: UnsafeMutableRawPointer, _ len: Int) -> String {

@@ -50,3 +50,29 @@ import Testing
         #expect(b.pageCount == 1 << 33 && a.pageCount == 3)
     }
 }
+
+/// writePagemapEntries writes what as many writePagemapEntry calls write, across its 4096-entry chunks.
+@Suite struct PagemapEntriesBatchTests {
+    @Test func batchMatchesOneByOne() throws {
+        // Addresses and counts of every varint length, counts past 32 bits among them.
+        var runs: [(UInt64, UInt64)] = []
+        for i in 0..<9000 {
+            let high: UInt64 = i % 7 == 0 ? 0x7fff_0000_0000 : 0
+            let wide: UInt64 = i % 1000 == 0 ? 1 << 33 : 0
+            runs.append((UInt64(i) * 0x1_0000 + high, wide + UInt64(i % 300 + 1)))
+        }
+        let batch = try ImageWriter(memoryNamed: "pagemap-1.img", kind: .pagemap)
+        try batch.writePagemapEntries(count: runs.count, flags: PagemapFlags.present) { runs[$0] }
+        let single = try ImageWriter(memoryNamed: "pagemap-1.img", kind: .pagemap)
+        for (a, n) in runs { try single.writePagemapEntry(vaddr: a, nrPages: n, flags: PagemapFlags.present) }
+        #expect(batch.entryIndex == runs.count)
+        #expect(batch.bytes == single.bytes)
+    }
+
+    @Test func emptyBatchWritesNothing() throws {
+        let w = try ImageWriter(memoryNamed: "pagemap-1.img", kind: .pagemap)
+        let before = w.bytes
+        try w.writePagemapEntries(count: 0, flags: 0) { _ in (0, 0) }
+        #expect(w.bytes == before && w.entryIndex == 0)
+    }
+}
