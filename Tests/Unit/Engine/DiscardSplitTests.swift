@@ -3,7 +3,8 @@ import Compel
 @testable import Engine
 
 /// DiscardSplit.halves: the cut leaves about half the present pages on each side, inside a VMA where it
-/// must, at the page that completes the first half; small VMAs and small totals are left to the exit.
+/// must, at the page that completes the first half; small VMAs, small totals and scattered pages are left
+/// to the exit.
 struct DiscardSplitTests {
     let page: UInt64 = 4096
 
@@ -19,11 +20,19 @@ struct DiscardSplitTests {
     }
 
     @Test func sparseRunsPutTheCutAfterTheMiddlePage() throws {
-        // Every tenth page of 400 000: 40 000 present; the 20 000th is at page 199 990.
-        let runs = (0..<40000).map { (UInt64($0) * 10, UInt64(1)) }
+        // Every third page of 400 000: 133 334 present; the 66 667th is at page 199 998.
+        let runs = (0..<133334).map { (UInt64($0) * 3, UInt64(1)) }
         let h = try #require(DiscardSplit.halves([vma(0x40000000, pages: 400000, runs: runs)], pageSize: page))
-        #expect(h.first == [.init(start: 0x40000000, length: 199991 * page)])
-        #expect(h.second.first?.start == 0x40000000 + 199991 * page)
+        #expect(h.first == [.init(start: 0x40000000, length: 199999 * page)])
+        #expect(h.second.first?.start == 0x40000000 + 199999 * page)
+    }
+
+    @Test func scatteredPagesAreLeftToTheExit() {
+        // Every tenth page of 400 000: enough pages, too few of the VMA's.
+        let runs = (0..<40000).map { (UInt64($0) * 10, UInt64(1)) }
+        #expect(DiscardSplit.halves([vma(0x40000000, pages: 400000, runs: runs)], pageSize: page) == nil)
+        let quarter = (0..<100000).map { (UInt64($0) * 4, UInt64(1)) }
+        #expect(DiscardSplit.halves([vma(0x40000000, pages: 400000, runs: quarter)], pageSize: page) != nil)
     }
 
     @Test func wholeVmasGoToEachSideAndSmallOnesAreLeft() throws {
