@@ -20,8 +20,8 @@ enum DiscardSplit {
     static let maximumVmas = 32
     /// Present pages must fill at least 1/density of the chosen VMAs. Scattered pages are freed no faster
     /// by two threads than by the exit alone, which then saves the set-up: 1 GiB with 10% touched took
-    /// ~6 ms less to kill without it, while 50% and 100% took 40% and 25% less with it
-    /// (docs/benchmarks.md, "Early page scan").
+    /// ~6 ms less to kill without it, while with 50% or all of it touched the freeing took about a third
+    /// and a fifth less with it (docs/benchmarks.md, "Early page scan").
     static let density: UInt64 = 4
 
     /// Private anonymous memory that MADV_DONTNEED may drop: not mlocked (EINVAL there).
