@@ -164,7 +164,8 @@ struct MemoryDumper {
     /// Scans, lists and copies the pages of `plans` here and now.
     func dump(_ plans: [VmaPlan], pagemap: Pagemap, pagesId: UInt32) throws -> Result {
         let sources = plans.compactMap { p in p.pages.map { (p.vma, $0) } }
-        return try write(try PageLayout.prepare(task: task, sources: sources, pagemap: pagemap, pages: pages), pagesId: pagesId)
+        let layout = try PageLayout.prepare(task: task, sources: sources, pagemap: pagemap, pages: pages)
+        return try write(layout, pagesId: pagesId)
     }
 
     /// Copies what `layout` listed into `pages` and writes the pagemap entries meanwhile.
@@ -183,11 +184,15 @@ struct MemoryDumper {
                 switch item.extents {
                 case .task(let present):
                     let runs = present.runs
-                    try pagemapWriter.writePagemapEntries(count: runs.count, flags: PagemapFlags.present) { (runs[$0].start, runs[$0].nrPages) }
+                    try pagemapWriter.writePagemapEntries(count: runs.count, flags: PagemapFlags.present) {
+                        (runs[$0].start, runs[$0].nrPages)
+                    }
                 case .shmem(_, _, let ranges):
                     // Each range starts at or past the VMA's offset in the object; only the sum is an address.
                     let base = item.vma.start &- item.vma.offset
-                    try pagemapWriter.writePagemapEntries(count: ranges.count, flags: PagemapFlags.present) { (base &+ ranges[$0].start, ranges[$0].nrPages) }
+                    try pagemapWriter.writePagemapEntries(count: ranges.count, flags: PagemapFlags.present) {
+                        (base &+ ranges[$0].start, ranges[$0].nrPages)
+                    }
                 }
             }
         }, midway: { try faults.check(.dumpMidMemory) })

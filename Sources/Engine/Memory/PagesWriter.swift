@@ -4,11 +4,11 @@ import Compel
 
 /// Writes the pages of a dump into one pages-N.img. `copy` only lists what goes where in the file (no
 /// file exists yet, so the list may be made before anything is injected; EarlyPageScan); `create` makes
-/// the file with room for all of it; `finish` copies it all in a CopyJob: each worker reads a batch of up to 256 KiB (scattered pages
-/// of a sparse heap in one process_vm_readv) into its own buffer and writes it at the batch's own
-/// offset. A worker that writes what it has just read finds the bytes in its core's cache, which a
-/// separate writer thread did not: 30-36 against 43-47 ms for 102 MiB of single pages in a C model
-/// (docs/benchmarks.md, "Copy workers").
+/// the file with room for all of it; `finish` copies it all in a CopyJob: each worker reads a batch of
+/// up to 256 KiB (scattered pages of a sparse heap in one process_vm_readv) into its own buffer and
+/// writes it at the batch's own offset. A worker that writes what it has just read finds the bytes in
+/// its core's cache, which a separate writer thread did not: 30-36 against 43-47 ms for 102 MiB of
+/// single pages in a C model (docs/benchmarks.md, "Copy workers").
 /// The buffers are the only copy held, whatever the size of the memory.
 final class PagesWriter {
     let path: String
