@@ -20,13 +20,20 @@ extension SeizedTask {
         // call then finds none (ESRCH every time here; docs/benchmarks.md, "Kill and wait").
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
+        // Each death of a thread we trace sends us SIGCHLD: held blocked, it ends the wait below as soon
+        // as the thread is reaped (naps overslept it by up to a millisecond). A SIGCHLD that is pending
+        // from an earlier stop only costs one more look.
+        var chld = sigset_t()
+        sigemptyset(&chld)
+        sigaddset(&chld, SIGCHLD)
+        var oldMask = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &chld, &oldMask)
+        defer { pthread_sigmask(SIG_SETMASK, &oldMask, nil) }
         // The leader is reported only once its group is empty, and traced threads stay until we reap them:
         // reap the other threads first.
         let ordered = unheld.map { SeizedThread(tid: $0, wasStopped: false, regs: GeneralRegisters()) }
             + threads.filter { $0.tid != pid } + threads.filter { $0.tid == pid }
         for t in ordered where !t.detached {
-            // A task with little memory is gone within tens of microseconds: start with short naps.
-            var nap = 20_000
             while true {
                 var status: Int32 = 0
                 let r = csys_waitpid(t.tid, &status, CSYS_WALL | CSYS_WNOHANG)
@@ -36,9 +43,9 @@ extension SeizedTask {
                     if clock.now >= deadline {
                         throw CompelError(pid: t.tid, "wait for killed task", errno: .timedOut)
                     }
-                    var ts = timespec(tv_sec: 0, tv_nsec: nap)
-                    nanosleep(&ts, nil)
-                    nap = min(nap * 2, 1_000_000)
+                    // Bounded, so that the deadline is still checked if no signal comes.
+                    var ts = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+                    _ = sigtimedwait(&chld, nil, &ts)
                 }
             }
             t.detached = true

@@ -26,14 +26,14 @@ enum DumpTarget {
         }
     }
 
-    /// Our pid and every ancestor up to pid 1, from /proc/PID/status PPid lines.
+    /// Our pid and every ancestor up to pid 1, from the parent field of /proc/PID/stat.
     static func ancestors(of start: Int32) -> [Int32] {
         var out: [Int32] = []
         var p = start
         while p > 0 && out.count < 4096 {
             out.append(p)
-            guard let s = try? Status.read(pid: p) else { break }
-            p = s.ppid
+            guard let parent = try? Stat.parent(of: p) else { break }
+            p = parent
         }
         return out
     }

@@ -11,10 +11,13 @@ public struct Dumper {
     public let options: DumpOptions
     let log: Logger
     private let discards = DiscardBook()
+    /// criu's own CPUs, read once: each task's early scan holds the main thread on one of them for a while.
+    private let criuCPUs: [UInt64]?
 
     public init(options: DumpOptions, logger: Logger) {
         self.options = options
         self.log = logger
+        criuCPUs = try? TaskProps.dumpAffinity(tid: 0)
     }
 
     public func run() throws -> DumpStats {
@@ -192,8 +195,8 @@ public struct Dumper {
         // The pages are scanned and listed on a second thread while the state is read through injection.
         // A task that shares its parent's memory has none of its own; one whose vfork parent's memory it
         // also writes is dumped the plain way.
-        let pages = try PagesWriter(path: dir.track("pages-\(index).img"))
-        let early = sharesMm || memoryOf != nil ? nil : EarlyPageScan(task: task, vmas: vmas, pages: pages)
+        let pages = try PagesWriter(path: dir.track("pages-\(index).img"), workers: PagesWriter.workers(cpus: criuCPUs))
+        let early = sharesMm || memoryOf != nil ? nil : EarlyPageScan(task: task, vmas: vmas, pages: pages, cpus: criuCPUs)
         // A criu that dies from here until settle() leaves every thread to find its own way back.
         task.selfHealing = true
         task.onInjection = options.faults.injectionKiller { [log] in log.error("\($0)") }
@@ -255,14 +258,25 @@ public struct Dumper {
         let memStart = Clock.micros()
         let pagemapWriter = try dir.writer("pagemap-\(vpid).img", .pagemap)
         let dumper = MemoryDumper(task: task, pagemapWriter: pagemapWriter, pages: pages, faults: options.faults)
+        var ids = own
+        ns.ids(into: &ids, criuView: false)
+        // What does not wait for the memory is written while the helpers copy it: on one file's lock, the
+        // copy leaves a CPU's worth of time to spare.
+        let writeOthers = { [dir, sharedTable] in
+            try dir.write("core-\(vpid).img", .core, [core])
+            for (tid, c) in threadCores { try dir.write("core-\(tid).img", .core, [c]) }
+            if sharedTable == nil { try dir.write("fdinfo-\(ids.filesID).img", .fdinfo, fdinfo) }
+            try dir.write("fs-\(vpid).img", .fs, [fs])
+            try dir.write("ids-\(vpid).img", .ids, [ids])
+        }
         let mem: MemoryDumper.Result
         var ahead = ""
         if let early {
             let (layout, waited) = try early.finish()
             ahead = ", scanned ahead, waited \(waited / 1000) ms for it"
-            mem = try dumper.write(layout, pagesId: index)
+            mem = try dumper.write(layout, pagesId: index, meanwhile: writeOthers)
         } else {
-            mem = try dumper.dump(sharesMm ? [] : plans, pagemap: try Pagemap(pid: pid), pagesId: index)
+            mem = try dumper.dump(sharesMm ? [] : plans, pagemap: try Pagemap(pid: pid), pagesId: index, meanwhile: writeOthers)
         }
         try pagemapWriter.close()
         log.debug("Wrote \(mem.written) pages of pid \(pid) in \((Clock.micros() - memStart) / 1000) ms (\(mem.timing)\(ahead))")
@@ -278,7 +292,7 @@ public struct Dumper {
         }
         if let parent = memoryOf {
             let writer = try dir.writer("pagemap-\(parent.vpid).img", .pagemap)
-            let parentPages = try PagesWriter(path: dir.track("pages-\(parent.index).img"))
+            let parentPages = try PagesWriter(path: dir.track("pages-\(parent.index).img"), workers: PagesWriter.workers(cpus: criuCPUs))
             let m = try MemoryDumper(task: task, pagemapWriter: writer, pages: parentPages,
                                      faults: options.faults).dump(plans, pagemap: try Pagemap(pid: pid), pagesId: parent.index)
             try writer.close()
@@ -290,14 +304,7 @@ public struct Dumper {
         stats.memwriteMicros = stats.memdumpMicros
         try options.faults.check(.dumpAfterMemory)
 
-        var ids = own
-        ns.ids(into: &ids, criuView: false)
-        try dir.write("core-\(vpid).img", .core, [core])
-        for (tid, c) in threadCores { try dir.write("core-\(tid).img", .core, [c]) }
         try dir.write("mm-\(vpid).img", .mm, [mm])
-        if sharedTable == nil { try dir.write("fdinfo-\(ids.filesID).img", .fdinfo, fdinfo) }
-        try dir.write("fs-\(vpid).img", .fs, [fs])
-        try dir.write("ids-\(vpid).img", .ids, [ids])
         return ([UInt32(vpid)] + threadCores.map { UInt32($0.0) }, ids)
     }
 

@@ -11,32 +11,28 @@ import Compel
 /// stack pages below a thread's red zone that Compel's way-back frames (docs/compel.md) touch: dead
 /// data, left out of the image like anything else below the stack pointer that was never touched.
 ///
-/// Lifetime: the thread blocks every signal, makes no ptrace call and touches only /proc and the
-/// PagesWriter, which nobody else uses until `finish` (or deinit) has joined it.
+/// The thread (a QuietJob) makes no ptrace call and touches only /proc and the PagesWriter, which
+/// nobody else uses until `finish` (or deinit) has joined it.
 final class EarlyPageScan {
-    private struct Shared {
-        let task: SeizedTask
-        let vmas: [VMA]
-        let pages: PagesWriter
-        /// CPUs for the thread: criu's, less the one its main thread is held on.
-        var cpus: [UInt64]?
-        var result: Result<PageLayout, Error>?
-    }
-    private let shared: UnsafeMutablePointer<Shared>
-    private var thread: pthread_t?
+    private let task: SeizedTask
+    private let vmas: [VMA]
+    private let pages: PagesWriter
+    private var job: QuietJob<Result<PageLayout, Error>>?
     /// The main thread's CPUs before it was held on one of them.
     private var mainCPUs: [UInt64]?
 
-    init(task: SeizedTask, vmas: [VMA], pages: PagesWriter) {
-        shared = .allocate(capacity: 1)
-        shared.initialize(to: Shared(task: task, vmas: vmas, pages: pages))
+    /// `cpus`: criu's affinity mask, as the dump read it at its start (nil: unknown).
+    init(task: SeizedTask, vmas: [VMA], pages: PagesWriter, cpus: [UInt64]?) {
+        self.task = task
+        self.vmas = vmas
+        self.pages = pages
         // Each injected call is a round trip between criu and the task, in which criu polls with
         // sched_yield; a yield to a scan on the same CPU gives the CPU away until the next tick, even at
         // idle priority (~7 ms more for the injection with the scan beside it). So the main thread is
         // held on one CPU and the scan runs on the others, until `releaseCPUs`; on one CPU, the scan
         // shares it at idle priority.
-        if let words = try? TaskProps.dumpAffinity(tid: 0),
-           words.reduce(0, { $0 + $1.nonzeroBitCount }) >= 2,
+        var scanCPUs: [UInt64]?
+        if let words = cpus, words.reduce(0, { $0 + $1.nonzeroBitCount }) >= 2,
            let w = words.firstIndex(where: { $0 != 0 }) {
             let bit = UInt64(1) << UInt64(words[w].trailingZeroBitCount)
             var one = [UInt64](repeating: 0, count: words.count)
@@ -45,29 +41,26 @@ final class EarlyPageScan {
             rest[w] &= ~bit
             if csys_sys_sched_setaffinity(0, one.count * 8, one) == 0 {
                 mainCPUs = words
-                shared.pointee.cpus = rest
+                scanCPUs = rest
             }
         }
-        let (tid, r) = startQuietThread(UnsafeMutableRawPointer(shared)) { ctx in
-            let s = ctx!.assumingMemoryBound(to: Shared.self)
-            if let cpus = s.pointee.cpus { _ = csys_sys_sched_setaffinity(0, cpus.count * 8, cpus) }
+        let (task, vmas, pages) = (task, vmas, pages)
+        let job = QuietJob { () -> Result<PageLayout, Error> in
+            if let scanCPUs { _ = csys_sys_sched_setaffinity(0, scanCPUs.count * 8, scanCPUs) }
             var param = sched_param()
             _ = sched_setscheduler(0, CSYS_SCHED_IDLE, &param)
-            EarlyPageScan.run(s)
-            return nil
+            return Self.scan(task: task, vmas: vmas, pages: pages)
         }
-        if r == 0 { thread = tid } else { releaseCPUs() }
+        if job.startError == 0 { self.job = job } else { releaseCPUs() }
     }
 
     deinit {
         releaseCPUs()
-        join()
-        shared.deinitialize(count: 1)
-        shared.deallocate()
     }
 
-    /// Gives the main thread back all of its CPUs, before it starts threads that must spread over them
-    /// (smaps reader, copy workers inherit its mask).
+    /// Gives the main thread back all of its CPUs. The Dumper calls this as soon as the injection is
+    /// undone: the smaps reader and the copy workers it starts next inherit its mask. `finish` and
+    /// deinit call it too, for a dump that fails before then; any call after the first does nothing.
     func releaseCPUs() {
         guard let words = mainCPUs else { return }
         mainCPUs = nil
@@ -79,23 +72,15 @@ final class EarlyPageScan {
     func finish() throws -> (layout: PageLayout, waitedMicros: UInt64) {
         releaseCPUs()
         let t0 = Clock.micros()
-        join()
-        if shared.pointee.result == nil { Self.run(shared) }
-        return (try shared.pointee.result!.get(), Clock.micros() - t0)
+        let result = job?.join() ?? Self.scan(task: task, vmas: vmas, pages: pages)
+        job = nil
+        return (try result.get(), Clock.micros() - t0)
     }
 
-    private static func run(_ s: UnsafeMutablePointer<Shared>) {
-        s.pointee.result = Result(catching: {
-            let task = s.pointee.task
-            let sources = s.pointee.vmas.compactMap { v in MemoryPlanner.pageSource(v).map { (v, $0) } }
-            return try PageLayout.prepare(task: task, sources: sources, pagemap: try Pagemap(pid: task.pid),
-                                          pages: s.pointee.pages)
-        })
-    }
-
-    private func join() {
-        guard let t = thread else { return }
-        thread = nil
-        pthread_join(t, nil)
+    private static func scan(task: SeizedTask, vmas: [VMA], pages: PagesWriter) -> Result<PageLayout, Error> {
+        Result {
+            let sources = vmas.compactMap { v in MemoryPlanner.pageSource(v).map { (v, $0) } }
+            return try PageLayout.prepare(task: task, sources: sources, pagemap: try Pagemap(pid: task.pid), pages: pages)
+        }
     }
 }

@@ -162,16 +162,18 @@ struct MemoryDumper {
     typealias Result = (scanned: UInt64, written: UInt64, copied: [DiscardSplit.Vma], timing: String)
 
     /// Scans, lists and copies the pages of `plans` here and now.
-    func dump(_ plans: [VmaPlan], pagemap: Pagemap, pagesId: UInt32) throws -> Result {
+    func dump(_ plans: [VmaPlan], pagemap: Pagemap, pagesId: UInt32, meanwhile: () throws -> Void = {}) throws -> Result {
         let sources = plans.compactMap { p in p.pages.map { (p.vma, $0) } }
         let layout = try PageLayout.prepare(task: task, sources: sources, pagemap: pagemap, pages: pages)
-        return try write(layout, pagesId: pagesId)
+        return try write(layout, pagesId: pagesId, meanwhile: meanwhile)
     }
 
-    /// Copies what `layout` listed into `pages` and writes the pagemap entries meanwhile.
-    /// Returns how many pages were looked at and how many were written, and the present pages of each VMA
-    /// copied from the task (those a kill may discard first are picked from them, DiscardSplit).
-    func write(_ layout: PageLayout, pagesId: UInt32) throws -> Result {
+    /// Copies what `layout` listed into `pages` and writes the pagemap entries meanwhile; `meanwhile`
+    /// runs after the entries, on this thread, while the helpers copy (other images that do not wait
+    /// for the memory). Returns how many pages were looked at and how many were written, and the present
+    /// pages of each VMA copied from the task (those a kill may discard first are picked from them,
+    /// DiscardSplit).
+    func write(_ layout: PageLayout, pagesId: UInt32, meanwhile: () throws -> Void = {}) throws -> Result {
         var head = PagemapHead()
         head.pagesID = pagesId
         try pagemapWriter.write(head)
@@ -195,6 +197,7 @@ struct MemoryDumper {
                     }
                 }
             }
+            try meanwhile()
         }, midway: { try faults.check(.dumpMidMemory) })
         let copied = layout.items.compactMap { item -> DiscardSplit.Vma? in
             guard case .task(let present) = item.extents else { return nil }

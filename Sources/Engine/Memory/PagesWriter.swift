@@ -27,14 +27,21 @@ final class PagesWriter {
     private(set) var copySummary = ""
     static let pageSize = UInt64(getpagesize())
 
-    /// `workers`: how many threads copy at once, the caller's included; by default one per CPU criu
-    /// may run on, at most 4 (every write takes the file's lock, so more would mostly wait). Buffer
+    /// `workers`: how many threads copy at once, the caller's included (`workers(cpus:)`). Buffer
     /// size: see docs/benchmarks.md.
-    init(path: String, bufferBytes: Int = 256 << 10, workers: Int? = nil) throws {
+    init(path: String, bufferBytes: Int = 256 << 10, workers: Int) throws {
         precondition(bufferBytes >= Int(Self.pageSize))
         self.path = path
         self.bufferBytes = bufferBytes
-        self.workers = max(1, workers ?? min(Self.usableCPUs(), 4))
+        self.workers = max(1, workers)
+    }
+
+    /// One copy worker per CPU in criu's affinity mask `cpus` (a cpuset or taskset may give it fewer than
+    /// are online; nil: unknown, all online), at most 4: every write takes the file's lock, so more would
+    /// mostly wait.
+    static func workers(cpus: [UInt64]?) -> Int {
+        let n = cpus.map { $0.reduce(0) { $0 + $1.nonzeroBitCount } } ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return min(max(n, 1), 4)
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -45,12 +52,6 @@ final class PagesWriter {
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw EngineError("create pages image", path: path, errno: .init(rawValue: errno)) }
         try reserve(bytes: pagesWritten * Self.pageSize)
-    }
-
-    /// CPUs in criu's affinity mask (a cpuset or taskset may give it fewer than are online).
-    private static func usableCPUs() -> Int {
-        guard let words = try? TaskProps.dumpAffinity(tid: 0) else { return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
-        return max(1, words.reduce(0) { $0 + $1.nonzeroBitCount })
     }
 
     /// Allocates the image's blocks for `bytes` before the copy, on filesystems where that makes unwritten

@@ -94,6 +94,35 @@ public enum Stat {
         return try parse(ProcFile.readText(path), source: path)
     }
 
+    /// Only the parent pid (field 4): walking criu's ancestors reads one per ancestor before anything
+    /// else happens, and the whole of status or stat is most of that time.
+    public static func parent(of pid: Int32) throws(ProcError) -> Int32 {
+        let path = "/proc/\(pid)/stat"
+        return try parentField(ProcFile.readBytes(path), source: path)
+    }
+
+    static func parentField(_ bytes: [UInt8], source: String) throws(ProcError) -> Int32 {
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { throw .malformed(source, "no \"(comm)\" field") }
+        // ") S PPID ": the state letter, then the parent.
+        var i = close + 1
+        var field = 0
+        var value: Int32 = 0
+        var digits = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: " ") || c == UInt8(ascii: "\n") {
+                if field == 2 && digits > 0 { return value }
+                field += 1
+            } else if field == 2 {
+                guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"), digits < 10 else { break }
+                value = value &* 10 &+ Int32(c - UInt8(ascii: "0"))
+                digits += 1
+            }
+            i += 1
+        }
+        throw .malformed(source, "no parent pid field")
+    }
+
     public static func read(pid: Int32, tid: Int32) throws(ProcError) -> TaskStat {
         let path = "/proc/\(pid)/task/\(tid)/stat"
         return try parse(ProcFile.readText(path), source: path)

@@ -109,8 +109,8 @@ final class UffdFill {
 
     /// Runs the queued copies. From 64 MiB on, the second half of the bytes goes to a second thread on the
     /// other core: the copies are independent pages, and UFFDIO_COPY needs no ptrace, so the thread only
-    /// copies. It lives only inside this call (joined before it returns, on every path), so the engine is
-    /// single-threaded again before anything forks, and it blocks every signal.
+    /// copies. It lives only inside this call (a QuietJob, joined before it returns, on every path), so the
+    /// engine is single-threaded again before anything forks.
     func run() throws {
         defer {
             jobs = []
@@ -120,9 +120,11 @@ final class UffdFill {
         if queuedBytes >= 64 << 20 {
             (first, second) = Self.split(jobs, at: queuedBytes / 2 & ~(Self.page - 1))
         }
-        let worker = second.isEmpty ? nil : try Worker.start(uffd: uffd, source: UInt64(UInt(bitPattern: source)), jobs: second)
-        let mine = Self.copyAll(uffd, UInt64(UInt(bitPattern: source)), first)
-        let theirs = worker.flatMap { $0.join() }
+        let (fd, src) = (uffd, UInt64(UInt(bitPattern: source)))
+        let worker = second.isEmpty ? nil : QuietJob { Self.copyAll(fd, src, second) }
+        let mine = Self.copyAll(fd, src, first)
+        // Without a second thread this one copies the second half too: slower, not wrong.
+        let theirs = worker?.join() ?? Self.copyAll(fd, src, second)
         for failure in [mine, theirs] {
             if let (e, addr) = failure { throw EngineError("UFFDIO_COPY at \(hex(addr))", pid: pid, errno: .init(rawValue: e)) }
         }
@@ -169,49 +171,6 @@ final class UffdFill {
             }
         }
         return nil
-    }
-
-    /// The second thread of `run()`, with what it shares with the first: its jobs in, its failure out,
-    /// read only after the join.
-    private final class Worker {
-        private struct Shared {
-            let uffd: Int32
-            let source: UInt64
-            let jobs: [Job]
-            var failure: (Int32, UInt64)?
-        }
-        private let shared: UnsafeMutablePointer<Shared>
-        private let thread: pthread_t
-
-        private init(shared: UnsafeMutablePointer<Shared>, thread: pthread_t) {
-            self.shared = shared
-            self.thread = thread
-        }
-
-        static func start(uffd: Int32, source: UInt64, jobs: [Job]) throws -> Worker {
-            let shared = UnsafeMutablePointer<Shared>.allocate(capacity: 1)
-            shared.initialize(to: Shared(uffd: uffd, source: source, jobs: jobs, failure: nil))
-            let (tid, r) = startQuietThread(UnsafeMutableRawPointer(shared)) { ctx in
-                let s = ctx!.assumingMemoryBound(to: Shared.self)
-                s.pointee.failure = UffdFill.copyAll(s.pointee.uffd, s.pointee.source, s.pointee.jobs)
-                return nil
-            }
-            guard r == 0 else {
-                shared.deinitialize(count: 1)
-                shared.deallocate()
-                throw EngineError("start page copy thread", errno: .init(rawValue: r))
-            }
-            return Worker(shared: shared, thread: tid)
-        }
-
-        /// Waits for the thread; its first failure, if any.
-        func join() -> (Int32, UInt64)? {
-            pthread_join(thread, nil)
-            let f = shared.pointee.failure
-            shared.deinitialize(count: 1)
-            shared.deallocate()
-            return f
-        }
     }
 
     /// Unregisters every VMA; the fd goes with the object.

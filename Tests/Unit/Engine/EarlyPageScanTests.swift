@@ -27,8 +27,8 @@ import Compel
         defer { unlink(path) }
 
         let cpus = try TaskProps.dumpAffinity(tid: 0)
-        let writer = try PagesWriter(path: path)
-        let early = EarlyPageScan(task: task, vmas: vmas, pages: writer)
+        let writer = try PagesWriter(path: path, workers: PagesWriter.workers(cpus: cpus))
+        let early = EarlyPageScan(task: task, vmas: vmas, pages: writer, cpus: cpus)
         if cpus.reduce(0, { $0 + $1.nonzeroBitCount }) >= 2 {
             #expect(try TaskProps.dumpAffinity(tid: 0).reduce(0) { $0 + $1.nonzeroBitCount } == 1)
         }
@@ -38,7 +38,7 @@ import Compel
 
         let sources = vmas.compactMap { v in MemoryPlanner.pageSource(v).map { (v, $0) } }
         let here = try PageLayout.prepare(task: task, sources: sources, pagemap: try Pagemap(pid: child.pid),
-                                          pages: try PagesWriter(path: "/dev/null"))
+                                          pages: try PagesWriter(path: "/dev/null", workers: 1))
         #expect(Self.runs(layout).map(\.start) == Self.runs(here).map(\.start))
         #expect(Self.runs(layout).map(\.runs) == Self.runs(here).map(\.runs))
         let sparse = Self.runs(layout).first { $0.start == base }

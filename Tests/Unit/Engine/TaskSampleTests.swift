@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 @testable import Engine
 
@@ -102,6 +103,16 @@ Max realtime timeout      unlimited            unlimited            us
         #expect(s.startData == 94916801305648 && s.endData == 94916801307264 && s.startBrk == 94916808753152)
         #expect(s.argStart == 140726377482958 && s.argEnd == 140726377482978)
         #expect(s.envStart == 140726377482978 && s.envEnd == 140726377484267 && s.exitCode == 256)
+    }
+
+    @Test func parentFieldAloneMatchesTheFullParse() throws {
+        #expect(try Stat.parentField(Array(sampleStat.utf8), source: "t") == Stat.parse(sampleStat).ppid)
+        #expect(try Stat.parentField(Array("7 (x) S 4242 7 7 0 -1\n".utf8), source: "t") == 4242)
+        #expect(try Stat.parentField(Array("7 (x) S 4242\n".utf8), source: "t") == 4242)
+        #expect(try Stat.parent(of: getpid()) == getppid())
+        #expect(throws: ProcError.self) { try Stat.parentField(Array("7 (x) S\n".utf8), source: "t") }
+        #expect(throws: ProcError.self) { try Stat.parentField(Array("7 x S 1 2\n".utf8), source: "t") }
+        #expect(throws: ProcError.self) { try Stat.parentField(Array("7 (x) S 4x 2\n".utf8), source: "t") }
     }
 
     @Test func statTooShortOrGarbled() {
