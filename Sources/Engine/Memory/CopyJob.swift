@@ -4,7 +4,13 @@ import Synchronization
 
 /// The batches of one pages image, copied by the caller's thread and `workers - 1` helper threads. Each
 /// worker takes the next batch from a shared counter, so a worker slowed down (the smaps reader shares
-/// the CPUs) takes fewer; each has its own buffer and writes at the batch's own offset.
+/// the CPUs) takes fewer; each reads into buffers of its own and writes at the batch's own offset.
+///
+/// Every write to the image takes its inode lock, and a writer that finds it taken spins in the kernel
+/// while the holder copies (a fifth of the copy's CPU for 256 MiB, in perf). So the writers take turns
+/// by a token of ours first: a worker that holds a batch and finds the token taken reads one more
+/// batch instead, into its second buffer, and writes both at its next turn; it waits only with both
+/// buffers full (docs/benchmarks.md, "Writers take turns").
 ///
 /// Lifetime: the helpers exist only inside `run`, which joins them before it returns or throws: the
 /// engine is single-threaded again before anything forks. They block every signal, so signals and
@@ -30,6 +36,10 @@ final class CopyJob {
     private var iovecs: [UnsafeMutablePointer<iovec>] = []
     private let next = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
+    /// Held by the worker that is writing.
+    private let writing = Atomic<Bool>(false)
+    /// Buffers per worker: one being read into while the other waits for its turn to be written.
+    static let buffersPerWorker = 2
     /// For the log: what each worker did, and how long `alongside` took.
     struct WorkerStats {
         var batches = 0
@@ -56,8 +66,8 @@ final class CopyJob {
         outcomes.deallocate()
     }
 
-    /// Buffer of worker `w` (worker 0 is the caller).
-    func buffer(_ w: Int) -> UnsafeMutableRawPointer { buffers[w] }
+    /// First buffer of worker `w` (worker 0 is the caller).
+    func buffer(_ w: Int) -> UnsafeMutableRawPointer { buffers[w * Self.buffersPerWorker] }
 
     /// Copies every batch; returns when all are done or the copy stopped at an error (see `outcomes`).
     /// `alongside` runs on the caller's thread once the helpers are started, before it copies too.
@@ -67,7 +77,7 @@ final class CopyJob {
     func run(workers: Int, alongside: () throws -> Void, midway: () throws -> Void) throws {
         let count = batches.isEmpty ? 1 : min(workers, batches.count)
         for _ in 0..<count {
-            buffers.append(.allocate(byteCount: bufferBytes, alignment: 4096))
+            for _ in 0..<Self.buffersPerWorker { buffers.append(.allocate(byteCount: bufferBytes, alignment: 4096)) }
             iovecs.append(.allocate(capacity: CopyBatch.maxPieces))
         }
         let slots = UnsafeMutablePointer<WorkerStats>.allocate(capacity: count)
@@ -118,7 +128,8 @@ final class CopyJob {
     }
 
     /// Takes batches until none is left or the copy stopped. `midway` runs once past half the batches
-    /// (helpers get one that does nothing); false stops the copy.
+    /// (helpers get one that does nothing); false stops the copy. A batch taken is always finished (read
+    /// and written, or found unreadable), so a batch left unrun comes after a failed one.
     private func work(_ w: Int, midway: () -> Bool) {
         let slot = statSlots! + w
         let c0 = Clock.threadCPUMicros(), t0 = Clock.micros()
@@ -127,43 +138,90 @@ final class CopyJob {
         defer {
             slot.pointee = WorkerStats(batches: taken, wallMicros: Clock.micros() - t0, cpuMicros: Clock.threadCPUMicros() - c0)
         }
-        let buffer = buffers[w]
         let iov = iovecs[w]
+        var free = Array(buffers[(w * Self.buffersPerWorker)..<((w + 1) * Self.buffersPerWorker)])
+        var held: [(batch: Int, buffer: UnsafeMutableRawPointer)] = []
+        held.reserveCapacity(Self.buffersPerWorker)
+        var exhausted = false
         var midwayDone = false
-        while !stopped.load(ordering: .relaxed) {
+        while true {
+            let stop = stopped.load(ordering: .relaxed)
+            if !held.isEmpty {
+                // Without a free buffer, or with nothing more to read, this worker waits for its turn.
+                if exhausted || stop || free.isEmpty {
+                    takeTurn()
+                } else if !tryTurn() {
+                    readNext()
+                    continue
+                }
+                for (k, buffer) in held {
+                    let e = Self.writeAll(fd, buffer, batches[k].bytes, at: batches[k].fileOffset)
+                    outcomes[k] = e == 0 ? Outcome(kind: .done) : Outcome(kind: .writeFailed, error: e)
+                    if e != 0 { stopped.store(true, ordering: .relaxed) }
+                    free.append(buffer)
+                }
+                held.removeAll(keepingCapacity: true)
+                writing.store(false, ordering: .releasing)
+                continue
+            }
+            if exhausted || stop { return }
+            readNext()
+        }
+
+        /// Takes the next batch, if any, and reads it into a free buffer.
+        func readNext() {
             let k = next.add(1, ordering: .relaxed).oldValue
-            guard k < batches.count else { return }
+            guard k < batches.count else {
+                exhausted = true
+                return
+            }
             if !midwayDone && k >= batches.count / 2 {
                 midwayDone = true
                 if !midway() {
+                    // Taken but not run: the failure that stops the copy is reported before it.
                     stopped.store(true, ordering: .relaxed)
+                    exhausted = true
                     return
                 }
             }
-            let outcome = copy(batches[k], buffer: buffer, iov: iov)
             taken += 1
-            outcomes[k] = outcome
-            if outcome.kind == .writeFailed || outcome.kind == .readFailed { stopped.store(true, ordering: .relaxed) }
+            let buffer = free.removeLast()
+            if let failed = read(batches[k], buffer: buffer, iov: iov) {
+                outcomes[k] = failed
+                if failed.kind == .readFailed { stopped.store(true, ordering: .relaxed) }
+                free.append(buffer)
+            } else {
+                held.append((k, buffer))
+            }
         }
     }
 
-    private func copy(_ batch: CopyBatch, buffer: UnsafeMutableRawPointer, iov: UnsafeMutablePointer<iovec>) -> Outcome {
+    private func tryTurn() -> Bool {
+        writing.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    }
+
+    /// Waits for the token. The holder is writing on another CPU, or was preempted: yield to it then.
+    private func takeTurn() {
+        while !tryTurn() {
+            while writing.load(ordering: .relaxed) { sched_yield() }
+        }
+    }
+
+    /// Reads a batch into `buffer`; nil when all of it was read, else what went wrong.
+    private func read(_ batch: CopyBatch, buffer: UnsafeMutableRawPointer, iov: UnsafeMutablePointer<iovec>) -> Outcome? {
         let seg = segments[batch.first]
         if seg.isFile {
             let e = Self.readAll(seg.source, buffer, batch.bytes, at: seg.start + UInt64(batch.skip))
-            if e != 0 { return Outcome(kind: .readFailed, error: e) }
-        } else {
-            var n = 0
-            batch.forEachPiece(segments) { _, start, bytes in
-                iov[n] = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(start)), iov_len: bytes)
-                n += 1
-            }
-            var local = iovec(iov_base: buffer, iov_len: batch.bytes)
-            let done = csys_sys_process_vm_readv(pids[Int(seg.source)], &local, 1, iov, UInt(n))
-            if done != batch.bytes { return Outcome(kind: .unreadable) }
+            return e == 0 ? nil : Outcome(kind: .readFailed, error: e)
         }
-        let e = Self.writeAll(fd, buffer, batch.bytes, at: batch.fileOffset)
-        return e == 0 ? Outcome(kind: .done) : Outcome(kind: .writeFailed, error: e)
+        var n = 0
+        batch.forEachPiece(segments) { _, start, bytes in
+            iov[n] = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(start)), iov_len: bytes)
+            n += 1
+        }
+        var local = iovec(iov_base: buffer, iov_len: batch.bytes)
+        let done = csys_sys_process_vm_readv(pids[Int(seg.source)], &local, 1, iov, UInt(n))
+        return done == batch.bytes ? nil : Outcome(kind: .unreadable)
     }
 
     /// 0 or the errno of the failed write.

@@ -71,6 +71,41 @@ import Compel
         }
     }
 
+    /// Workers take turns writing and read ahead while another writes: with many one-page batches and
+    /// more workers than CPUs, every batch still lands at its own offset, each exactly once.
+    @Test func manyBatchesOnTakenTurnsLandInPlace() throws {
+        let pages = 600
+        let source = TempFile(pages: 0, byte: 0)
+        var page = [UInt64](repeating: 0, count: testPageSize / 8)
+        for pg in 0..<pages {
+            for w in page.indices { page[w] = Self.pattern(pg, w) }
+            let n = page.withUnsafeBytes { pwrite(source.fd, $0.baseAddress, testPageSize, off_t(pg * testPageSize)) }
+            try #require(n == testPageSize)
+        }
+        for workers in [2, 4] {
+            let file = TempFile(pages: 0, byte: 0)
+            let w = try PagesWriter(path: file.path, bufferBytes: testPageSize, workers: workers)
+            // Backwards, two pages at a time: file order differs from source order.
+            for pg in stride(from: pages - 2, through: 0, by: -2) {
+                w.copy(fromFile: source.fd, offset: UInt64(pg * testPageSize), nrPages: 2, path: source.path)
+            }
+            try w.create()
+            try w.finish()
+            #expect(w.copySummary.contains("on \(workers) threads"), "\(w.copySummary)")
+            var st = stat()
+            #expect(fstat(file.fd, &st) == 0 && Int(st.st_size) == pages * testPageSize)
+            let fd = open(file.path, O_RDONLY)
+            defer { close(fd) }
+            var bad = 0
+            for i in 0..<pages {
+                let pg = (pages - 2 - (i / 2) * 2) + i % 2
+                let n = page.withUnsafeMutableBytes { pread(fd, $0.baseAddress, testPageSize, off_t(i * testPageSize)) }
+                if n != testPageSize || page.indices.contains(where: { page[$0] != Self.pattern(pg, $0) }) { bad += 1 }
+            }
+            #expect(bad == 0, "\(bad) of \(pages) image pages wrong with \(workers) workers")
+        }
+    }
+
     /// An error from `midway` (the mid-memory fault) stops the copy and comes out of `finish` once the
     /// helpers are joined.
     @Test func midwayErrorStopsTheCopy() throws {
