@@ -260,8 +260,7 @@ public struct Dumper {
         let dumper = MemoryDumper(task: task, pagemapWriter: pagemapWriter, pages: pages, faults: options.faults)
         var ids = own
         ns.ids(into: &ids, criuView: false)
-        // What does not wait for the memory is written while the helpers copy it: on one file's lock, the
-        // copy leaves a CPU's worth of time to spare.
+        // What does not wait for the memory is written while the helpers copy it, not after the copy.
         let writeOthers = { [dir, sharedTable] in
             try dir.write("core-\(vpid).img", .core, [core])
             for (tid, c) in threadCores { try dir.write("core-\(tid).img", .core, [c]) }
