@@ -22,7 +22,9 @@ extension SeizedTask {
         let deadline = clock.now.advanced(by: timeout)
         // Each death of a thread we trace sends us SIGCHLD: held blocked, it ends the wait below as soon
         // as the thread is reaped (naps overslept it by up to a millisecond). A SIGCHLD that is pending
-        // from an earlier stop only costs one more look.
+        // from an earlier stop only costs one more look. In a process with other threads (a test host)
+        // one of them may take the signal instead: the bound below keeps that to a millisecond. The
+        // engine relies on no SIGCHLD of its own (its disposition stays the default, ignore).
         var chld = sigset_t()
         sigemptyset(&chld)
         sigaddset(&chld, SIGCHLD)
@@ -44,7 +46,7 @@ extension SeizedTask {
                         throw CompelError(pid: t.tid, "wait for killed task", errno: .timedOut)
                     }
                     // Bounded, so that the deadline is still checked if no signal comes.
-                    var ts = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+                    var ts = timespec(tv_sec: 0, tv_nsec: 1_000_000)
                     _ = sigtimedwait(&chld, nil, &ts)
                 }
             }

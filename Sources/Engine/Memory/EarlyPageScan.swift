@@ -18,6 +18,8 @@ final class EarlyPageScan {
     private let vmas: [VMA]
     private let pages: PagesWriter
     private var job: QuietJob<Result<PageLayout, Error>>?
+    /// What `finish` returned first: a second call must not list the pages into the writer again.
+    private var result: Result<PageLayout, Error>?
     /// The main thread's CPUs before it was held on one of them.
     private var mainCPUs: [UInt64]?
 
@@ -64,7 +66,12 @@ final class EarlyPageScan {
     func releaseCPUs() {
         guard let words = mainCPUs else { return }
         mainCPUs = nil
-        _ = csys_sys_sched_setaffinity(0, words.count * 8, words)
+        // The mask was read at the dump's start; a cpuset changed since may refuse it. Every CPU, which
+        // the kernel cuts down to what the cpuset allows, still unpins the thread.
+        if csys_sys_sched_setaffinity(0, words.count * 8, words) != 0 {
+            let all = [UInt64](repeating: ~0, count: 16)
+            _ = csys_sys_sched_setaffinity(0, all.count * 8, all)
+        }
     }
 
     /// Waits for the thread and returns the layout, or throws what the scan threw. Without a thread
@@ -72,7 +79,8 @@ final class EarlyPageScan {
     func finish() throws -> (layout: PageLayout, waitedMicros: UInt64) {
         releaseCPUs()
         let t0 = Clock.micros()
-        let result = job?.join() ?? Self.scan(task: task, vmas: vmas, pages: pages)
+        let result = self.result ?? job?.join() ?? Self.scan(task: task, vmas: vmas, pages: pages)
+        self.result = result
         job = nil
         return (try result.get(), Clock.micros() - t0)
     }

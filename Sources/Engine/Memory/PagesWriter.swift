@@ -106,7 +106,7 @@ final class PagesWriter {
         let job = CopyJob(fd: fd, segments: segments, batches: batches, pids: tasks.map(\.pid), bufferBytes: bufferBytes)
         try job.run(workers: workers, alongside: alongside, midway: midway)
         let workers = job.stats.map { "\($0.batches) in \($0.wallMicros / 1000) ms, \($0.cpuMicros / 1000) on CPU" }
-        copySummary = "\(batches.count) batches on \(job.stats.count) threads (\(workers.joined(separator: "; "))), entries \(job.alongsideMicros / 1000) ms"
+        copySummary = "\(batches.count) batches on \(job.stats.count) threads (\(workers.joined(separator: "; "))), entries and other images \(job.alongsideMicros / 1000) ms"
 
         // The first error wins; only then are unreadable batches worth reading again. A batch is left
         // unrun only after an error in a batch before it (batches are taken in order).

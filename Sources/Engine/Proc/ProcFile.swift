@@ -42,7 +42,7 @@ public enum ProcFile {
         var out: [UInt8] = []
         // seq_file hands out about a page per read however much we ask for, so read into a fixed
         // scratch buffer and append what came.
-        var scratch = [UInt8](repeating: 0, count: 64 << 10)
+        var scratch = [UInt8](repeating: 0, count: min(64 << 10, max(limit, 1)))
         while true {
             var n = 0
             repeat {

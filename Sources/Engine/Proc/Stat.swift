@@ -98,7 +98,8 @@ public enum Stat {
     /// else happens, and the whole of status or stat is most of that time.
     public static func parent(of pid: Int32) throws(ProcError) -> Int32 {
         let path = "/proc/\(pid)/stat"
-        return try parentField(ProcFile.readBytes(path), source: path)
+        // A stat line is well under 4 KiB (comm is at most 64 bytes, the rest 50 numbers).
+        return try parentField(ProcFile.readBytes(path, limit: 4096), source: path)
     }
 
     static func parentField(_ bytes: [UInt8], source: String) throws(ProcError) -> Int32 {
@@ -106,16 +107,17 @@ public enum Stat {
         // ") S PPID ": the state letter, then the parent.
         var i = close + 1
         var field = 0
-        var value: Int32 = 0
+        var value: Int64 = 0
         var digits = 0
-        while i < bytes.count {
-            let c = bytes[i]
+        while i <= bytes.count {
+            let c = i < bytes.count ? bytes[i] : UInt8(ascii: "\n")
             if c == UInt8(ascii: " ") || c == UInt8(ascii: "\n") {
-                if field == 2 && digits > 0 { return value }
+                if field == 2 && digits > 0 { return Int32(value) }
                 field += 1
             } else if field == 2 {
                 guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"), digits < 10 else { break }
-                value = value &* 10 &+ Int32(c - UInt8(ascii: "0"))
+                value = value * 10 + Int64(c - UInt8(ascii: "0"))
+                guard value <= Int64(Int32.max) else { break }
                 digits += 1
             }
             i += 1

@@ -44,6 +44,10 @@ import Compel
         let sparse = Self.runs(layout).first { $0.start == base }
         #expect(sparse?.runs.count == pages / 3 && sparse?.runs.allSatisfy { $0.nrPages == 1 } == true)
         #expect(writer.pagesWritten == Self.runs(here).reduce(0) { $0 + $1.runs.reduce(0) { $0 + $1.nrPages } })
+        // A second finish hands back the same layout and lists nothing again.
+        let listed = writer.pagesWritten
+        #expect(Self.runs(try early.finish().layout).map(\.start) == Self.runs(layout).map(\.start))
+        #expect(writer.pagesWritten == listed)
 
         try writer.create()
         #expect(access(path, F_OK) == 0)

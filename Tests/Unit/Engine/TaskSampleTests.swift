@@ -109,6 +109,8 @@ Max realtime timeout      unlimited            unlimited            us
         #expect(try Stat.parentField(Array(sampleStat.utf8), source: "t") == Stat.parse(sampleStat).ppid)
         #expect(try Stat.parentField(Array("7 (x) S 4242 7 7 0 -1\n".utf8), source: "t") == 4242)
         #expect(try Stat.parentField(Array("7 (x) S 4242\n".utf8), source: "t") == 4242)
+        #expect(try Stat.parentField(Array("7 (x) S 4242".utf8), source: "t") == 4242)
+        #expect(throws: ProcError.self) { try Stat.parentField(Array("7 (x) S 9999999999 1\n".utf8), source: "t") }
         #expect(try Stat.parent(of: getpid()) == getppid())
         #expect(throws: ProcError.self) { try Stat.parentField(Array("7 (x) S\n".utf8), source: "t") }
         #expect(throws: ProcError.self) { try Stat.parentField(Array("7 x S 1 2\n".utf8), source: "t") }
