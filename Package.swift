@@ -15,7 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // 1.16: LogHandler.log(event:), which our handler implements.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         // No default traits: BinaryDelimitedStreams imports all of Foundation (streams), which put
         // libFoundation, FoundationInternationalization and ICU into criu's start-up (~10 ms per run). We use
         // neither it nor FieldMaskUtilities; SwiftProtobuf itself needs only FoundationEssentials.

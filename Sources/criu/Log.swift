@@ -22,8 +22,8 @@ final class CriuLogHandler: LogHandler, @unchecked Sendable {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?,
-             source: String, file: String, function: String, line: UInt) {
+    func log(event: LogEvent) {
+        let (level, message) = (event.level, event.message)
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         var usec = (Int(now.tv_sec) - Int(start.tv_sec)) * 1_000_000 + (Int(now.tv_nsec) - Int(start.tv_nsec)) / 1000
