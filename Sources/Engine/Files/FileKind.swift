@@ -150,7 +150,8 @@ struct FileDumpOptions: Sendable {
 
 enum FileKinds {
     /// Every kind the engine handles, asked in order.
-    static let all: [any FileKind.Type] = [
+    /// Immutable after its lazy initialisation; metatypes of a non-Sendable protocol are not Sendable.
+    nonisolated(unsafe) static let all: [any FileKind.Type] = [
         RegularFile.self, GhostFile.self, PipeFile.self, FifoFile.self, EventfdFile.self, SignalfdFile.self,
         TimerfdFile.self, InotifyFile.self, EpollFile.self, TtyFile.self, MemfdFile.self, FanotifyFile.self,
         PidfdFile.self,

@@ -166,7 +166,6 @@ enum TtyFile: FileKind {
             return fd
         }
         let pair = try pairFor(old, context: context)
-        let fd: Int32
         if isMasterRdev(info.rdev) {
             // A new open of ptmx would make another pty: the entry shares the pair's master description.
             let dupd = csys_fcntl(pair.master, F_DUPFD_CLOEXEC, 0)

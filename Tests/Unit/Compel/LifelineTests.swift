@@ -170,9 +170,12 @@ import Testing
         abandon(task)
         #expect(visibleOnceBack(v.pid, like: before) == before)
         var one: UInt32 = 1
-        var l = iovec(iov_base: &one, iov_len: 4)
-        var r = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(go)), iov_len: 4)
-        #expect(csys_sys_process_vm_writev(v.pid, &l, 1, &r, 1) == 4)
+        let wrote = withUnsafeMutableBytes(of: &one) { b in
+            var l = iovec(iov_base: b.baseAddress, iov_len: 4)
+            var r = iovec(iov_base: UnsafeMutableRawPointer(bitPattern: UInt(go)), iov_len: 4)
+            return csys_sys_process_vm_writev(v.pid, &l, 1, &r, 1)
+        }
+        #expect(wrote == 4)
         #expect(try v.readLine() == "vec ok")
         #expect(try v.waitExit() == 0)
     }

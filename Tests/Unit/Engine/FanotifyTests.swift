@@ -10,7 +10,7 @@ import Testing
     @Test func dumpedGroupReopensWithTheSameMarks() throws {
         var dir = Array("/tmp/fanotify-unit-XXXXXX".utf8CString)
         try #require(mkdtemp(&dir) != nil)
-        let base = String(cString: dir)
+        let base = String(decoding: dir.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let f1 = base + "/a", f2 = base + "/b"
         for p in [f1, f2] {
             let fd = csys_open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)

@@ -23,7 +23,7 @@ import Testing
         var path = Array("/tmp/filelocks-unit-XXXXXX".utf8CString)
         let fd = mkstemp(&path)
         try #require(fd >= 0)
-        let name = String(cString: path)
+        let name = String(decoding: path.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         defer { close(fd); unlink(name) }
         let child = ChildProcess { report in
             let d = dup(fd)

@@ -12,7 +12,7 @@ import Images
         defer { pclose(f) }
         var line = [CChar](repeating: 0, count: 512)
         while fgets(&line, 512, f) != nil {
-            let s = String(cString: line)
+            let s = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if let r = s.range(of: "Build ID: ") { return String(s[r.upperBound...].prefix { $0.isHexDigit }) }
         }
         return nil
@@ -56,7 +56,7 @@ import Images
         var name = Array("/tmp/criu-sparse-XXXXXX".utf8CString)
         let fd = mkstemp(&name)
         try #require(fd >= 0)
-        defer { close(fd); unlink(String(cString: name)) }
+        defer { close(fd); unlink(name) }
         try #require(ftruncate(fd, 1 << 20) == 0)
         let block = [UInt8](repeating: 7, count: 4096)
         try #require(pwrite(fd, block, 4096, 512 << 10) == 4096)

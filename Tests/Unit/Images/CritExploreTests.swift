@@ -136,7 +136,7 @@ import SwiftProtobuf
         (rc, out, _) = try run(["show", d.path + "/core-100.img"])
         #expect(rc == 0 && out.contains("\"comm\": \"server\"") && out.contains("\"blk_sigset\": \"0x0\""))
         let garbage = d.path + "/garbage.img"
-        FileManager.default.createFile(atPath: garbage, contents: Data([1, 2, 3, 4, 5, 6, 7, 8]))
+        _ = FileManager.default.createFile(atPath: garbage, contents: Data([1, 2, 3, 4, 5, 6, 7, 8]))
         for args in [["decode", "-i", garbage], ["decode", "-i", d.path + "/missing.img"],
                      ["decode", "-i", d.path + "/pages-100.img"], ["x", d.path, "nope"],
                      ["encode", "-i", garbage, "-o", d.path + "/out.img"], ["x", "/nonexistent", "ps"]] {

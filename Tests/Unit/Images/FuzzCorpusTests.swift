@@ -14,7 +14,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: Self.corpus, withIntermediateDirectories: true)
         for kind in Samples.modelledKinds {
             let b = try writeImage(kind, try Samples.entries(kind, count: 2))
-            FileManager.default.createFile(atPath: Self.corpus + "/" + kind.name.lowercased(), contents: Data(b))
+            _ = FileManager.default.createFile(atPath: Self.corpus + "/" + kind.name.lowercased(), contents: Data(b))
         }
     }
 
