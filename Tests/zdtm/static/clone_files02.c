@@ -12,7 +12,7 @@
 
 #define NEWFD 120
 
-static task_waiter_t *go, *opened, *closed;
+static task_waiter_t *started, *go, *opened, *closed;
 static char stack[256 * 1024] __attribute__((aligned(16)));
 
 static int child(void *arg)
@@ -32,6 +32,9 @@ static int child(void *arg)
 static void *thread(void *arg)
 {
 	(void)arg;
+	/* glibc runs a new thread with every signal blocked until it calls us: /proc must not be
+	 * compared with that moment. */
+	task_waiter_complete(started, 1);
 	task_waiter_wait4(go, 1);	/* after restore */
 	int n = open("/dev/null", O_RDONLY);
 	if (n < 0 || dup2(n, NEWFD) != NEWFD || close(n))
@@ -46,12 +49,14 @@ static void *thread(void *arg)
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
+	started = task_waiter_new();
 	go = task_waiter_new();
 	opened = task_waiter_new();
 	closed = task_waiter_new();
 	pthread_t th;
 	if (pthread_create(&th, NULL, thread, NULL))
 		fail("pthread_create");
+	task_waiter_wait4(started, 1);
 	pid_t kid = clone(child, stack + sizeof(stack), CLONE_FILES | SIGCHLD, NULL);
 	if (kid < 0)
 		pr_perror("clone");
