@@ -15,10 +15,13 @@
 
 #ifdef WITH_THREAD
 static int park[2];
+static task_waiter_t *started;
 static void *parked(void *arg)
 {
 	char c;
 	(void)arg;
+	/* glibc runs a new thread with every signal blocked until it calls us. */
+	task_waiter_complete(started, 1);
 	while (read(park[0], &c, 1) < 0 && errno == EINTR)
 		;
 	return NULL;
@@ -52,8 +55,10 @@ int main(int argc, char **argv)
 	datagen(small, small_len, 13);
 #ifdef WITH_THREAD
 	pthread_t t;
+	started = task_waiter_new();
 	if (pipe(park) || pthread_create(&t, NULL, parked, NULL))
 		pr_perror("start the parked thread");
+	task_waiter_wait4(started, 1);
 #endif
 
 	test_daemon();
