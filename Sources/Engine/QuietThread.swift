@@ -2,9 +2,9 @@ import Glibc
 
 /// Starts a helper thread of criu with every signal blocked, so that signals (and the ptrace stops they
 /// bring) keep going to the main thread, the tracer; the caller's own mask is put back before this
-/// returns. The page copy workers of a dump and every QuietJob start this way.
+/// returns. Every QuietJob starts this way.
 /// Returns pthread_create's error number (0: started).
-func startQuietThread(_ argument: UnsafeMutableRawPointer,
+private func startQuietThread(_ argument: UnsafeMutableRawPointer,
                       _ body: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?) -> (thread: pthread_t, error: Int32) {
     var all = sigset_t(), old = sigset_t()
     sigfillset(&all)
@@ -16,7 +16,7 @@ func startQuietThread(_ argument: UnsafeMutableRawPointer,
 }
 
 /// One job on a quiet thread (`startQuietThread`), its value handed back by `join`. SmapsReader,
-/// EarlyPageScan and UffdFill's second copier are each one of these.
+/// EarlyPageScan, each copy worker of a CopyJob and UffdFill's second copier are each one of these.
 ///
 /// Lifetime: the thread exists between `init` and `join()`, or deinit, which joins it and drops the
 /// value: no job outlives its owner, so the engine is single-threaded again before anything forks.

@@ -83,29 +83,20 @@ final class CopyJob {
         let slots = UnsafeMutablePointer<WorkerStats>.allocate(capacity: count)
         slots.initialize(repeating: WorkerStats(), count: count)
         statSlots = slots
-        var threads: [pthread_t] = []
+        var helpers: [QuietJob<Void>] = []
         // Runs after the join below; the slots of helpers that did not start are dropped.
         defer {
-            stats = Array(UnsafeBufferPointer(start: slots, count: threads.count + 1))
+            stats = Array(UnsafeBufferPointer(start: slots, count: helpers.count + 1))
             slots.deallocate()
             statSlots = nil
         }
-        let me = Unmanaged.passUnretained(self).toOpaque()
         for w in 1..<count {
-            let context = UnsafeMutablePointer<(UnsafeMutableRawPointer, Int)>.allocate(capacity: 1)
-            context.initialize(to: (me, w))
-            let (tid, r) = startQuietThread(UnsafeMutableRawPointer(context)) { ctx in
-                let c = ctx!.assumingMemoryBound(to: (UnsafeMutableRawPointer, Int).self)
-                let (job, w) = c.pointee
-                c.deallocate()
-                Unmanaged<CopyJob>.fromOpaque(job).takeUnretainedValue().work(w) { true }
-                return nil
-            }
+            let helper = QuietJob { self.work(w) { true } }
             // Without a helper the caller copies alone: slower, not wrong.
-            if r != 0 { context.deallocate(); break }
-            threads.append(tid)
+            if helper.startError != 0 { break }
+            helpers.append(helper)
         }
-        defer { for t in threads { pthread_join(t, nil) } }
+        defer { for h in helpers { _ = h.join() } }
         let t0 = Clock.micros()
         do {
             try alongside()
